@@ -1,0 +1,29 @@
+# The two commands of the README:
+#   make demo   set up (first time) and run the whole pipeline on the embedded synthetic world
+#   make test   set up (first time) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: demo test setup clean-results
+
+demo: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES)
+	@$(BIN)/python -m zsar.summary results/synthetic_0_50.json results/synthetic_0_100.json
+
+test: $(VENV)/.installed
+	$(BIN)/pytest -ra
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# Removes every pipeline artefact (all are reproducible); keeps the environment.
+clean-results:
+	rm -rf data/synthetic data/synthkinetics index semantic clips models features prototypes splits results logs

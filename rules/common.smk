@@ -1,0 +1,83 @@
+# Helpers shared by the rules: manifests, shard counts, run settings and the data check.
+import math
+import os
+from functools import cache
+
+from snakemake.exceptions import WorkflowError
+
+from zsar.manifest import load_manifest, missing_data_message
+
+DATA = config["data_root"]
+MANIFESTS = os.path.join(workflow.basedir, "data_manifest")
+RENDERED = sorted(config["synthetic"]["videos_per_class"])
+
+
+wildcard_constraints:
+    dataset=r"[a-z0-9]+",
+    source=r"[a-z0-9]+",
+    target=r"[a-z0-9]+",
+    targets=r"[a-z0-9]+(_[a-z0-9]+)*",
+    embedding=r"[a-z0-9]+",
+    run=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    shard=r"\d+",
+    seen=r"\d+",
+    unseen=r"\d+",
+
+
+@cache
+def manifest(dataset):
+    try:
+        return load_manifest(dataset, MANIFESTS)
+    except ValueError as error:
+        raise WorkflowError(str(error)) from None
+
+
+def manifest_file(wildcards):
+    return os.path.join(MANIFESTS, f"{wildcards.dataset}.yaml")
+
+
+def decode_settings(dataset):
+    settings = {k: v for k, v in config["decode"].items() if k != "overrides"}
+    settings.update(config["decode"]["overrides"].get(dataset, {}))
+    return settings
+
+
+def n_videos(dataset):
+    """Videos the dataset is expected to hold: rendered count, or the manifest's count."""
+    if dataset in RENDERED:
+        per_class = sum(config["synthetic"]["videos_per_class"][dataset].values())
+        return per_class * len(manifest(dataset)["classes"])
+    return manifest(dataset)["counts"]["videos"]
+
+
+def n_shards(dataset):
+    return max(1, math.ceil(n_videos(dataset) / decode_settings(dataset)["videos_per_shard"]))
+
+
+def shard_files(pattern, dataset, **fields):
+    return expand(pattern, dataset=dataset, shard=range(n_shards(dataset)), **fields)
+
+
+def run_settings(run):
+    if run not in config["runs"]:
+        raise WorkflowError(f"unknown run '{run}'; config.yaml defines: {', '.join(config['runs'])}")
+    settings = config["runs"][run]
+    if settings["embedding"] not in config["embeddings"]:
+        raise WorkflowError(
+            f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's "
+            f"'embeddings' does not define ({', '.join(config['embeddings'])})"
+        )
+    return settings
+
+
+def overlap_table(run):
+    settings = run_settings(run)
+    targets = "_".join(settings["targets"])
+    return f"semantic/{settings['embedding']}/{settings['source']}_minus_{targets}.tsv"
+
+
+def require_data(datasets):
+    """Stop before any job runs when a dataset the target needs is not on disk."""
+    message = missing_data_message([manifest(d) for d in datasets], DATA)
+    if message:
+        raise WorkflowError(message)

@@ -1,0 +1,73 @@
+def score_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    if wildcards.target not in settings["targets"]:
+        raise WorkflowError(
+            f"run '{wildcards.run}' removed source classes near {', '.join(settings['targets'])} only; "
+            f"scoring it on '{wildcards.target}' could test on classes it was trained on. "
+            f"Add '{wildcards.target}' to runs.{wildcards.run}.targets in config.yaml."
+        )
+    require_data([settings["source"], wildcards.target])
+    return {
+        "features": shard_files("features/{run}/{dataset}/{shard}.h5", wildcards.target, run=wildcards.run),
+        "index": f"index/{wildcards.target}.parquet",
+        "prototypes": "prototypes/{run}/{target}_{seen}_{unseen}.h5",
+        "splits": "splits/{target}_{seen}_{unseen}.json",
+        "vectors": f"semantic/{settings['embedding']}/{wildcards.target}.h5",
+    }
+
+
+def provenance(wildcards):
+    """Everything in config.yaml that this result depends on, recorded in the results JSON."""
+    settings = run_settings(wildcards.run)
+    datasets = [settings["source"], wildcards.target]
+    return {
+        "run": wildcards.run,
+        **settings,
+        "seed": config["seed"],
+        "overlap": config["overlap"],
+        "embedding_spec": config["embeddings"][settings["embedding"]],
+        "decode": {d: decode_settings(d) for d in datasets},
+        "synthetic": config["synthetic"] if set(datasets) & set(RENDERED) else None,
+        "splits": config["splits"],
+        "compose": config["compose"],
+    }
+
+
+rule score_splits:
+    """Top-1/top-5 of the word-vector and the prototype paths on every split."""
+    input:
+        unpack(score_inputs),
+    output:
+        "results/{run}/{target}_{seen}_{unseen}.json",
+    params:
+        config=provenance,
+    log:
+        "logs/score_splits/{run}/{target}_{seen}_{unseen}.log",
+    benchmark:
+        "logs/score_splits/{run}/{target}_{seen}_{unseen}.benchmark.tsv"
+    script:
+        "../workflow_scripts/score_splits.py"
+
+
+def default_run_result(wildcards):
+    run = config["default_run"].get(wildcards.target)
+    if run is None:
+        raise WorkflowError(
+            f"no default run for target '{wildcards.target}': add it under default_run in config.yaml, "
+            f"or ask for results/<run>/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json"
+        )
+    return f"results/{run}/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json"
+
+
+rule default_result:
+    """results/{target}_{seen}_{unseen}.json: the default run's result for that target."""
+    input:
+        default_run_result,
+    output:
+        "results/{target}_{seen}_{unseen}.json",
+    log:
+        "logs/default_result/{target}_{seen}_{unseen}.log",
+    benchmark:
+        "logs/default_result/{target}_{seen}_{unseen}.benchmark.tsv"
+    shell:
+        "cp {input} {output}.tmp 2> {log} && mv {output}.tmp {output}"

@@ -1,0 +1,32 @@
+def train_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    source = settings["source"]
+    return {
+        "clips": shard_files("clips/{dataset}/{shard}.h5", source),
+        "index": f"index/{source}.parquet",
+        "vectors": f"semantic/{settings['embedding']}/{source}.h5",
+        "overlap": overlap_table(wildcards.run),
+    }
+
+
+rule train_model:
+    """Train the run's model on the kept source classes; keep the best epoch on held-out source videos."""
+    input:
+        unpack(train_inputs),
+    output:
+        model="models/{run}/model.pt",
+        history="models/{run}/history.csv",
+    params:
+        model=lambda wc: run_settings(wc.run)["model"],
+        train=lambda wc: run_settings(wc.run)["train"],
+        sampling=lambda wc: run_settings(wc.run)["sampling"],
+        seed=config["seed"],
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+    log:
+        "logs/train_model/{run}.log",
+    benchmark:
+        "logs/train_model/{run}.benchmark.tsv"
+    script:
+        "../workflow_scripts/train_model.py"

@@ -1,0 +1,32 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import h5py
+import numpy as np
+
+from zsar.clips import STRING
+from zsar.io import atomic_output, read_json
+from zsar.prototypes import compose
+from zsar.semantics import read_class_embedding
+
+with h5py.File(snakemake.input.seen, "r") as f:
+    seen_classes, seen = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
+seen_vectors = read_class_embedding(snakemake.input.seen_vectors)
+seen_vectors = seen_vectors.vectors[[seen_vectors.names.index(c) for c in seen_classes]]
+target = read_class_embedding(snakemake.input.target_vectors)
+p = snakemake.params
+with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
+    f.create_dataset("seen_classes", data=np.array(seen_classes, dtype=object), dtype=STRING)
+    f.attrs.update(K=p.K, d=p.d, epsilon=p.epsilon)
+    for k, unseen in enumerate(read_json(snakemake.input.splits)["splits"]):
+        S = target.vectors[[target.names.index(c) for c in unseen]] @ seen_vectors.T
+        prototypes, A, relaxed = compose(S.astype(np.float64), seen.astype(np.float64), K=p.K, d=p.d, epsilon=p.epsilon)
+        group = f.create_group(f"split_{k}")
+        group.create_dataset("unseen_classes", data=np.array(unseen, dtype=object), dtype=STRING)
+        group.create_dataset("S", data=S)
+        group.create_dataset("A", data=A)
+        group.create_dataset("prototypes", data=prototypes)
+        group.create_dataset("relaxed", data=relaxed)
+        print(f"split {k}: {int(A.sum())} seen prototypes used for {len(unseen)} unseen classes, "
+              f"{int(relaxed.sum())} rows relaxed to their nearest seen class", file=sys.stderr)

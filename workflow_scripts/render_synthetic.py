@@ -1,0 +1,14 @@
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from zsar.manifest import load_manifest
+from zsar.synthetic import render_dataset
+
+dataset = snakemake.wildcards.dataset
+manifest = load_manifest(dataset, Path(snakemake.input.manifest).parent)
+root = Path(snakemake.output.annotations).parent
+render_dataset(manifest, root, snakemake.params.videos_per_class, seed=snakemake.params.seed,
+               frames=snakemake.params.frames, size=snakemake.params.size, fps=snakemake.params.fps)
+print(f"rendered {dataset} into {root}", file=sys.stderr)

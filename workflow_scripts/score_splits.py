@@ -1,0 +1,43 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import h5py
+import pandas as pd
+
+from zsar.embed import read_features
+from zsar.io import read_json, write_json
+from zsar.provenance import code_version
+from zsar.scoring import score_split, summarise
+from zsar.semantics import read_class_embedding
+
+videos, embeddings = read_features(snakemake.input.features)
+index = pd.read_parquet(snakemake.input.index)
+vectors = read_class_embedding(snakemake.input.vectors)
+splits = read_json(snakemake.input.splits)
+per_split = []
+with h5py.File(snakemake.input.prototypes, "r") as f:
+    for k, unseen in enumerate(splits["splits"]):
+        group = f[f"split_{k}"]
+        class_vectors = vectors.vectors[[vectors.names.index(c) for c in unseen]]
+        result = score_split(videos, embeddings, unseen, class_vectors, group["prototypes"][:])
+        result["relaxed_prototypes"] = int(group["relaxed"][:].sum())
+        per_split.append(result)
+        print(f"split {k}: {result}", file=sys.stderr)
+
+n_unseen = len(splits["splits"][0])
+write_json(snakemake.output[0], {
+    "target": snakemake.wildcards.target,
+    "protocol": splits["protocol"],
+    "run": snakemake.wildcards.run,
+    "n_splits": len(per_split),
+    "unseen_classes_per_split": n_unseen,
+    "chance_top1": 1.0 / n_unseen,
+    "videos_scored": len(videos),
+    "videos_not_scored": index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id", "problem"]]
+                         .fillna("").to_dict(orient="records"),
+    **summarise(per_split),
+    "splits": per_split,
+    "config": snakemake.params.config,
+    "code_version": code_version(),
+})

@@ -1,0 +1,135 @@
+"""The clip cache: decoded, resized frames in sharded HDF5, read by training and extraction.
+
+One file per shard: `frames/<video_id>` holds a video's frames (T, H, W, 3) uint8 resized to
+the configured short side; `video_id` and `label` list the videos in order; `failed` and
+`failed_reason` list the videos the decoder could not read (reported, never silently dropped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from zsar import sampling
+from zsar.io import atomic_output
+
+STRING = h5py.string_dtype()
+
+
+def decode_video(path: Path, height: int, width: int) -> np.ndarray:
+    import decord
+
+    reader = decord.VideoReader(str(path), width=width, height=height, num_threads=1)
+    return reader.get_batch(list(range(len(reader)))).asnumpy()
+
+
+def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_side: int, log=print) -> dict:
+    """Decode every decodable video of one shard into the cache; return counts for the log."""
+    videos = index[(index["shard"] == shard) & index["decodable"]]
+    ids, labels, failed, reasons = [], [], [], []
+    with atomic_output(out_path) as tmp, h5py.File(tmp, "w") as f:
+        group = f.create_group("frames")
+        for row in videos.itertuples(index=False):
+            height, width = sampling.resized_shape(int(row.height), int(row.width), short_side)
+            try:
+                frames = decode_video(Path(root) / row.path, height, width)
+            except Exception as error:  # a video the index could open but not decode in full
+                failed.append(row.video_id)
+                reasons.append(f"decord: {str(error).strip()[:200]}")
+                log(f"could not decode {row.path}: {reasons[-1]}")
+                continue
+            group.create_dataset(row.video_id, data=frames, chunks=(1, *frames.shape[1:]),
+                                 compression="lzf")
+            ids.append(row.video_id)
+            labels.append(row.label)
+        f.create_dataset("video_id", data=np.array(ids, dtype=object), dtype=STRING)
+        f.create_dataset("label", data=np.array(labels, dtype=object), dtype=STRING)
+        f.create_dataset("failed", data=np.array(failed, dtype=object), dtype=STRING)
+        f.create_dataset("failed_reason", data=np.array(reasons, dtype=object), dtype=STRING)
+        f.attrs["short_side"] = short_side
+    return {"decoded": len(ids), "failed": len(failed),
+            "skipped_undecodable": int(((index["shard"] == shard) & ~index["decodable"]).sum())}
+
+
+def shard_videos(paths) -> pd.DataFrame:
+    """video_id, label and shard path of every video in a set of cache shards."""
+    rows = []
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            for vid, label in zip(f["video_id"].asstr()[:], f["label"].asstr()[:]):
+                rows.append((str(path), vid, label))
+    return pd.DataFrame(rows, columns=["shard_path", "video_id", "label"])
+
+
+class _Shards:
+    """Lazily opened HDF5 handles, one set per process (safe with DataLoader workers)."""
+
+    def __init__(self):
+        self._files = {}
+
+    def frames(self, shard_path: str, video_id: str) -> h5py.Dataset:
+        if shard_path not in self._files:
+            self._files[shard_path] = h5py.File(shard_path, "r")
+        return self._files[shard_path]["frames"][video_id]
+
+    def __getstate__(self):
+        return {"_files": {}}
+
+
+def _read_clip(dataset: h5py.Dataset, start: int, length: int, stride: int) -> np.ndarray:
+    n = dataset.shape[0]
+    indices = sampling.clip_indices(start, length, stride, n)
+    if start + sampling.clip_span(length, stride) <= n:  # contiguous: let HDF5 read the slice
+        return dataset[start:start + sampling.clip_span(length, stride):stride]
+    return dataset[:][indices]
+
+
+class TrainClips(Dataset):
+    """One random clip per video per epoch, randomly cropped and flipped; returns (clip, label index)."""
+
+    def __init__(self, videos: pd.DataFrame, label_index: dict[str, int], *, length: int, stride: int,
+                 crop: int, seed: int):
+        self.videos = videos.reset_index(drop=True)
+        self.targets = [label_index[label] for label in self.videos["label"]]
+        self.length, self.stride, self.crop, self.seed = length, stride, crop, seed
+        self.epoch = 0
+        self._shards = _Shards()
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, i):
+        row = self.videos.iloc[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i])  # same draws whatever the worker count
+        frames = self._shards.frames(row["shard_path"], row["video_id"])
+        start = sampling.random_clip_start(frames.shape[0], self.length, self.stride, rng)
+        clip = sampling.random_crop_flip(_read_clip(frames, start, self.length, self.stride), self.crop, rng)
+        return sampling.to_model_input(torch.from_numpy(np.ascontiguousarray(clip))), self.targets[i]
+
+
+class TestClips(Dataset):
+    """All `n_clips` uniformly spaced, centre-cropped clips of a video: (n_clips, 3, T, crop, crop)."""
+
+    def __init__(self, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int):
+        self.videos = videos.reset_index(drop=True)
+        self.length, self.stride, self.crop, self.n_clips = length, stride, crop, n_clips
+        self._shards = _Shards()
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, i):
+        row = self.videos.iloc[i]
+        frames = self._shards.frames(row["shard_path"], row["video_id"])[:]
+        starts = sampling.test_clip_starts(frames.shape[0], self.length, self.stride, self.n_clips)
+        clips = np.stack([frames[sampling.clip_indices(s, self.length, self.stride, frames.shape[0])]
+                          for s in starts])
+        return sampling.to_model_input(torch.from_numpy(sampling.center_crop(clips, self.crop).copy()))

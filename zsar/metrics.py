@@ -1,0 +1,27 @@
+"""Accuracy metrics as pure numpy functions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def topk_accuracy(scores: np.ndarray, labels: np.ndarray, ks=(1, 5)) -> dict[int, float]:
+    """Fraction of rows whose true label is among the k highest scores, for each k.
+
+    scores: (n_samples, n_classes); labels: (n_samples,) class indices. Ties are broken in favour
+    of the lower class index, so the result never depends on sort instability.
+    """
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    if scores.ndim != 2 or labels.shape != (scores.shape[0],):
+        raise ValueError(f"scores must be (n, C) and labels (n,), got {scores.shape} and {labels.shape}")
+    if not len(labels):
+        raise ValueError("no samples to score")
+    ranking = np.argsort(-scores, axis=1, kind="stable")
+    hits = ranking == labels[:, None]
+    return {k: float(hits[:, :k].any(axis=1).mean()) for k in ks}
+
+
+def mean_std(values) -> dict[str, float]:
+    """Mean and population standard deviation (numpy's default, ddof=0) over splits."""
+    values = np.asarray(values, dtype=np.float64)
+    return {"mean": float(values.mean()), "std": float(values.std())}

@@ -1,0 +1,98 @@
+"""Video models in plain torch: R(2+1)D backbones and the E2E embedding head.
+
+R(2+1)D (Tran et al., CVPR 2018) factorises each 3x3x3 convolution into a 1x3x3 spatial and a
+3x1x1 temporal convolution, with the middle width chosen so the parameter count matches the 3D
+convolution it replaces. `create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2))` is
+R(2+1)D-18, the backbone of E2E; smaller widths give the tiny presets used on the synthetic world.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _mid_width(in_ch: int, out_ch: int, spatial: int = 3, temporal: int = 3) -> int:
+    return (temporal * spatial * spatial * in_ch * out_ch) // (spatial * spatial * in_ch + temporal * out_ch)
+
+
+def conv2plus1d(in_ch: int, out_ch: int, stride: int = 1) -> nn.Sequential:
+    mid = _mid_width(in_ch, out_ch)
+    return nn.Sequential(
+        nn.Conv3d(in_ch, mid, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False),
+        nn.BatchNorm3d(mid),
+        nn.ReLU(inplace=True),
+        nn.Conv3d(mid, out_ch, (3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False),
+    )
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Sequential(conv2plus1d(in_ch, out_ch, stride), nn.BatchNorm3d(out_ch), nn.ReLU(inplace=True))
+        self.conv2 = nn.Sequential(conv2plus1d(out_ch, out_ch), nn.BatchNorm3d(out_ch))
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_ch != out_ch:
+            self.shortcut = nn.Sequential(nn.Conv3d(in_ch, out_ch, 1, stride=stride, bias=False), nn.BatchNorm3d(out_ch))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv2(self.conv1(x)) + self.shortcut(x))
+
+
+class R2Plus1D(nn.Module):
+    """(B, 3, T, H, W) -> (B, widths[-1]) pooled features."""
+
+    def __init__(self, widths=(64, 128, 256, 512), layers=(2, 2, 2, 2)):
+        super().__init__()
+        if len(widths) != len(layers):
+            raise ValueError(f"widths {widths} and layers {layers} must have the same length")
+        stem_mid = _mid_width(3, widths[0], spatial=7)
+        self.stem = nn.Sequential(
+            nn.Conv3d(3, stem_mid, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
+            nn.BatchNorm3d(stem_mid),
+            nn.ReLU(inplace=True),
+            nn.Conv3d(stem_mid, widths[0], (3, 1, 1), padding=(1, 0, 0), bias=False),
+            nn.BatchNorm3d(widths[0]),
+            nn.ReLU(inplace=True),
+        )
+        blocks, in_ch = [], widths[0]
+        for stage, (width, depth) in enumerate(zip(widths, layers)):
+            for b in range(depth):
+                blocks.append(BasicBlock(in_ch, width, stride=2 if stage > 0 and b == 0 else 1))
+                in_ch = width
+        self.blocks = nn.Sequential(*blocks)
+        self.out_dim = widths[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(self.stem(x)).mean(dim=(2, 3, 4))
+
+
+def create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2)) -> R2Plus1D:
+    return R2Plus1D(tuple(widths), tuple(layers))
+
+
+class E2EModel(nn.Module):
+    """E2E: backbone, dropout, Linear to the word-vector dimension, L2-normalised.
+
+    Input (B, 3, T, H, W) -> (B, embed_dim); input (B, N, 3, T, H, W) averages the N clips'
+    embeddings (the test-time protocol) and returns (B, embed_dim).
+    """
+
+    def __init__(self, backbone: nn.Module, embed_dim: int, dropout: float = 0.5):
+        super().__init__()
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(backbone.out_dim, embed_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 6:
+            b, n = x.shape[:2]
+            return self.forward(x.flatten(0, 1)).view(b, n, -1).mean(dim=1)
+        return F.normalize(self.head(self.dropout(self.backbone(x))), dim=-1)
+
+
+def create_e2e_model(arch: str, embed_dim: int, dropout: float = 0.5, **arch_kwargs) -> E2EModel:
+    if arch == "r2plus1d":
+        return E2EModel(create_r2plus1d(**arch_kwargs), embed_dim, dropout)
+    raise ValueError(f"unknown architecture {arch!r}; available: r2plus1d")

@@ -1,0 +1,101 @@
+"""Seen-class prototypes and ResT's semantic relatedness transfer (Lin et al., CVPR 2022, eq. 1-6).
+
+S[j, i] is the cosine similarity of unseen class j's word vector to seen class i's. A binary
+A[j, i] selects which seen prototypes compose unseen prototype j, maximising sum(S * A) subject to
+  I   A[j, i] = 0 unless seen i is among the K seen classes nearest to unseen j;
+  II  A[j, i] = 0 when another unseen class k is much nearer to seen i than j is:
+      min_{k != j} (1 - S[k, i]) / (1 - S[j, i]) <= epsilon;
+  III sum_i A[j, i] <= d.
+Prototype_j = sum_i A S proto_i / sum_i A S. Only positive S can weigh a prototype, so
+entries with S <= 0 are never selected. A row that the constraints leave empty falls back to its
+single nearest seen class, and is reported as relaxed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pulp
+
+
+def seen_prototypes(labels: list[str], embeddings: np.ndarray, classes: list[str]) -> np.ndarray:
+    """(n_classes, dim) unit-length mean embedding of each class's videos."""
+    labels = np.asarray(labels)
+    out = []
+    for name in classes:
+        members = embeddings[labels == name]
+        if not len(members):
+            raise ValueError(f"seen class '{name}' has no training video with an embedding")
+        mean = members.mean(axis=0)
+        out.append(mean / np.linalg.norm(mean))
+    return np.asarray(out, dtype=np.float32)
+
+
+def constraint_masks(S: np.ndarray, K: int, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """The masks of constraint I (K nearest seen classes) and II (Lambda, relative distance)."""
+    n_unseen, n_seen = S.shape
+    nearest = np.zeros_like(S, dtype=bool)
+    order = np.argsort(-S, axis=1, kind="stable")[:, :K]
+    np.put_along_axis(nearest, order, True, axis=1)
+
+    lam = np.ones_like(S, dtype=bool)
+    if n_unseen > 1:
+        dist = 1.0 - S
+        # The smallest distance to seen i among the *other* unseen classes: the column minimum,
+        # or the second smallest for the row that holds the minimum.
+        two = np.partition(dist, 1, axis=0)[:2]
+        argmin = dist.argmin(axis=0)
+        other = np.where(np.arange(n_unseen)[:, None] == argmin[None, :], two[1][None, :], two[0][None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(dist > 0, other / dist, np.inf)
+        lam = ratio > epsilon
+    return nearest, lam
+
+
+def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int) -> np.ndarray:
+    """The binary A maximising sum(S * A) over allowed entries with at most d ones per row (CBC)."""
+    problem = pulp.LpProblem("relatedness_transfer", pulp.LpMaximize)
+    cells = [(j, i) for j, i in zip(*np.nonzero(allowed & (S > 0)))]
+    x = {cell: pulp.LpVariable(f"a_{cell[0]}_{cell[1]}", cat="Binary") for cell in cells}
+    problem += pulp.lpSum(float(S[cell]) * var for cell, var in x.items())
+    rows: dict[int, list] = {}
+    for (j, _), var in x.items():
+        rows.setdefault(j, []).append(var)
+    for j, row in rows.items():
+        problem += pulp.lpSum(row) <= d, f"at_most_d_{j}"
+    A = np.zeros_like(S, dtype=np.int8)
+    if not x:
+        return A
+    status = problem.solve(pulp.PULP_CBC_CMD(msg=False, threads=1))
+    if pulp.LpStatus[status] != "Optimal":
+        raise RuntimeError(f"CBC did not find an optimum: status {pulp.LpStatus[status]}")
+    for (j, i), var in x.items():
+        A[j, i] = int(round(var.value()))
+    return A
+
+
+def compose(S: np.ndarray, seen: np.ndarray, *, K: int, d: int, epsilon: float):
+    """Composed unseen prototypes (unit rows), the selection A, and which rows were relaxed."""
+    nearest, lam = constraint_masks(S, K, epsilon)
+    A = solve_assignment(S, nearest & lam, d)
+    relaxed = A.sum(axis=1) == 0
+    for j in np.nonzero(relaxed)[0]:
+        A[j, int(S[j].argmax())] = 1
+    W = A * S
+    protos = (W @ seen) / W.sum(axis=1, keepdims=True)
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    return protos.astype(np.float32), A, relaxed
+
+
+def make_splits(classes: list[str], *, unseen_percent: int, count: int, seed: int) -> list[list[str]]:
+    """`count` seeded random subsets holding unseen_percent% of the classes (all of them at 100)."""
+    if unseen_percent == 100:
+        return [list(classes)]
+    n_unseen = round(len(classes) * unseen_percent / 100)
+    if not 1 <= n_unseen < len(classes):
+        raise ValueError(f"{unseen_percent}% of {len(classes)} classes gives {n_unseen} unseen classes")
+    rng = np.random.default_rng(seed)
+    splits = []
+    for _ in range(count):
+        chosen = set(rng.choice(len(classes), n_unseen, replace=False).tolist())
+        splits.append([c for k, c in enumerate(classes) if k in chosen])  # manifest order
+    return splits

@@ -1,0 +1,67 @@
+"""Clip samplers and spatial transforms, in plain numpy/torch.
+
+Training takes one random clip of `length` frames at `stride` per video; testing takes
+`n_clips` clips spaced uniformly over the video. A video shorter than a clip is looped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def clip_span(length: int, stride: int) -> int:
+    return (length - 1) * stride + 1
+
+
+def clip_indices(start: int, length: int, stride: int, n_frames: int) -> np.ndarray:
+    """Frame indices of one clip; wraps around for videos shorter than the clip."""
+    return (start + stride * np.arange(length)) % n_frames
+
+
+def test_clip_starts(n_frames: int, length: int, stride: int, n_clips: int) -> np.ndarray:
+    """Start frames of `n_clips` clips spread uniformly from the first to the last possible start."""
+    last = max(n_frames - clip_span(length, stride), 0)
+    return np.round(np.linspace(0, last, n_clips)).astype(int)
+
+
+def random_clip_start(n_frames: int, length: int, stride: int, rng: np.random.Generator) -> int:
+    last = max(n_frames - clip_span(length, stride), 0)
+    return int(rng.integers(0, last + 1))
+
+
+def resized_shape(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """(height, width) with the short side scaled to `short_side`, aspect ratio kept."""
+    scale = short_side / min(height, width)
+    return max(short_side, round(height * scale)), max(short_side, round(width * scale))
+
+
+def to_model_input(clip_uint8: torch.Tensor) -> torch.Tensor:
+    """(..., T, H, W, 3) uint8 -> (..., 3, T, H, W) float in [-1, 1]."""
+    x = clip_uint8.float().div_(127.5).sub_(1.0)
+    return x.movedim(-1, -4)
+
+
+def random_crop_flip(clip: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """(T, H, W, C) -> random (T, size, size, C) crop, flipped left-right with probability 1/2."""
+    _, h, w, _ = clip.shape
+    top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    out = clip[:, top:top + size, left:left + size]
+    return out[:, :, ::-1] if rng.random() < 0.5 else out
+
+
+def center_crop(clip: np.ndarray, size: int) -> np.ndarray:
+    """(..., H, W, C) -> (..., size, size, C) from the centre."""
+    h, w = clip.shape[-3:-1]
+    top, left = (h - size) // 2, (w - size) // 2
+    return clip[..., top:top + size, left:left + size, :]
+
+
+def resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of (T, H, W, 3) uint8 frames."""
+    if frames.shape[1:3] == (height, width):
+        return frames
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+    return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()

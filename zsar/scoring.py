@@ -1,0 +1,36 @@
+"""Split-wise zero-shot scoring of the two paths: word vectors (E2E) and composed prototypes (ResT)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from zsar.metrics import mean_std, topk_accuracy
+
+PATHS = {
+    "e2e": "nearest class word vector (E2E)",
+    "prototypes": "nearest composed prototype (ResT semantic relatedness transfer)",
+}
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def score_split(videos: pd.DataFrame, embeddings: np.ndarray, unseen: list[str],
+                class_vectors: np.ndarray, prototypes: np.ndarray) -> dict:
+    """Top-1/top-5 of both paths over the videos whose label is among `unseen` (rows aligned)."""
+    mask = videos["label"].isin(unseen).to_numpy()
+    labels = videos.loc[mask, "label"].map({c: k for k, c in enumerate(unseen)}).to_numpy()
+    x = _unit(embeddings[mask])
+    out = {"n_videos": int(mask.sum())}
+    for path, references in (("e2e", class_vectors), ("prototypes", prototypes)):
+        acc = topk_accuracy(x @ _unit(references).T, labels, ks=(1, 5))
+        out[path] = {"top1": acc[1], "top5": acc[5]}
+    return out
+
+
+def summarise(per_split: list[dict]) -> dict:
+    return {path: {"description": PATHS[path],
+                   **{k: mean_std([s[path][k] for s in per_split]) for k in ("top1", "top5")}}
+            for path in PATHS}

@@ -1,0 +1,103 @@
+"""E2E training: regress the class word vector from one random clip per video per epoch.
+
+Loss is the squared distance between the L2-normalised output and the class vector; the model
+kept is the epoch with the best top-1 on the source dataset's held-out (val) videos, among the
+training classes only: target classes never take part in model selection.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from zsar.clips import TrainClips
+from zsar.embed import embed_videos
+from zsar.io import atomic_output
+from zsar.models import create_e2e_model
+
+
+def nearest_class_top1(embeddings: np.ndarray, labels: list[str], class_names: list[str],
+                       class_vectors: np.ndarray) -> float:
+    predicted = np.asarray(class_names)[(embeddings @ class_vectors.T).argmax(axis=1)]
+    return float((predicted == np.asarray(labels)).mean()) if len(labels) else float("nan")
+
+
+def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names: list[str],
+              class_vectors: np.ndarray, *, model_cfg: dict, train_cfg: dict, clip_cfg: dict,
+              seed: int, threads: int, model_path, history_path, log=print) -> dict:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+
+    label_index = {name: i for i, name in enumerate(class_names)}
+    train_videos = train_videos[train_videos["label"].isin(label_index)]
+    val_videos = val_videos[val_videos["label"].isin(label_index)]
+    if train_videos.empty:
+        raise ValueError("no training videos belong to the kept source classes")
+    targets = torch.from_numpy(class_vectors).float()
+    dataset = TrainClips(train_videos, label_index, length=clip_cfg["frames"], stride=clip_cfg["stride"],
+                         crop=clip_cfg["crop"], seed=seed)
+    loader = DataLoader(dataset, batch_size=train_cfg["batch_size"], shuffle=True, drop_last=False,
+                        num_workers=train_cfg["workers"], generator=torch.Generator().manual_seed(seed),
+                        persistent_workers=train_cfg["workers"] > 0)
+    arch = {k: v for k, v in model_cfg.items() if k not in ("arch", "dropout")}
+    model = create_e2e_model(model_cfg["arch"], class_vectors.shape[1], model_cfg["dropout"], **arch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
+    # E2E's schedule: the learning rate drops tenfold at each milestone epoch.
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, train_cfg["lr_milestones"], gamma=0.1)
+    log(f"training on {len(train_videos)} videos of {len(class_names)} classes, "
+        f"selecting on {len(val_videos)} held-out source videos")
+
+    history, best = [], {"val_top1": -1.0}
+    for epoch in range(1, train_cfg["epochs"] + 1):
+        started = time.perf_counter()
+        model.train()
+        dataset.set_epoch(epoch)
+        total, count = 0.0, 0
+        for clips, labels in loader:
+            loss = (model(clips) - targets[labels]).pow(2).sum(dim=1).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(labels)
+            count += len(labels)
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        val_top1 = float("nan")
+        if not val_videos.empty:
+            embeddings = embed_videos(model, val_videos, length=clip_cfg["frames"], stride=clip_cfg["stride"],
+                                      crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"])
+            val_top1 = nearest_class_top1(embeddings, val_videos["label"].tolist(), class_names, class_vectors)
+        row = {"epoch": epoch, "lr": lr, "train_loss": round(total / count, 6),
+               "val_top1": round(val_top1, 6), "seconds": round(time.perf_counter() - started, 2)}
+        history.append(row)
+        log(" ".join(f"{k}={v}" for k, v in row.items()))
+        # Without held-out videos the last epoch is kept.
+        if val_videos.empty or val_top1 > best["val_top1"]:
+            best = {"epoch": epoch, "val_top1": val_top1,
+                    "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}
+
+    with atomic_output(history_path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    checkpoint = {"state_dict": best["state_dict"], "model_cfg": model_cfg, "embed_dim": class_vectors.shape[1],
+                  "classes": class_names, "epoch": best["epoch"], "val_top1": best["val_top1"]}
+    with atomic_output(model_path) as tmp:
+        torch.save(checkpoint, tmp)
+    log(f"kept epoch {best['epoch']} (val top-1 {best['val_top1']:.3f})")
+    return checkpoint
+
+
+def load_e2e_model(path) -> torch.nn.Module:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = checkpoint["model_cfg"]
+    arch = {k: v for k, v in cfg.items() if k not in ("arch", "dropout")}
+    model = create_e2e_model(cfg["arch"], checkpoint["embed_dim"], cfg["dropout"], **arch)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
