@@ -1,6 +1,7 @@
 # Helpers shared by the rules: manifests, shard counts, run settings and the data check.
 import math
 import os
+import sys
 from functools import cache
 
 from snakemake.exceptions import WorkflowError
@@ -77,7 +78,12 @@ def overlap_table(run):
 
 
 def require_data(datasets):
-    """Stop before any job runs when a dataset the target needs is not on disk."""
+    """Stop before any job runs when a dataset the target needs is not on disk.
+
+    A missing dataset is the user's to fix, not a bug: print what is missing and where it goes,
+    and exit, rather than raise into Snakemake's input-function traceback.
+    """
     message = missing_data_message([manifest(d) for d in datasets], DATA)
     if message:
-        raise WorkflowError(message)
+        print(f"\nzsar: {message}", file=sys.stderr)
+        raise SystemExit(1)

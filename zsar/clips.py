@@ -22,10 +22,12 @@ STRING = h5py.string_dtype()
 
 
 def decode_video(path: Path, height: int, width: int) -> np.ndarray:
+    """All frames at (height, width). decord decodes at native size: its own resizer fails on
+    some small sizes, so resizing is done afterwards (antialiased bilinear)."""
     import decord
 
-    reader = decord.VideoReader(str(path), width=width, height=height, num_threads=1)
-    return reader.get_batch(list(range(len(reader)))).asnumpy()
+    reader = decord.VideoReader(str(path), num_threads=1)
+    return sampling.resize_frames(reader.get_batch(list(range(len(reader)))).asnumpy(), height, width)
 
 
 def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_side: int, log=print) -> dict:
@@ -129,7 +131,7 @@ class TestClips(Dataset):
     def __getitem__(self, i):
         row = self.videos.iloc[i]
         frames = self._shards.frames(row["shard_path"], row["video_id"])[:]
-        starts = sampling.test_clip_starts(frames.shape[0], self.length, self.stride, self.n_clips)
+        starts = sampling.uniform_clip_starts(frames.shape[0], self.length, self.stride, self.n_clips)
         clips = np.stack([frames[sampling.clip_indices(s, self.length, self.stride, frames.shape[0])]
                           for s in starts])
         return sampling.to_model_input(torch.from_numpy(sampling.center_crop(clips, self.crop).copy()))

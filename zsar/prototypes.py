@@ -13,6 +13,8 @@ single nearest seen class, and is reported as relaxed.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pulp
 
@@ -55,7 +57,7 @@ def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int) -> np.ndarray:
     """The binary A maximising sum(S * A) over allowed entries with at most d ones per row (CBC)."""
     problem = pulp.LpProblem("relatedness_transfer", pulp.LpMaximize)
     cells = [(j, i) for j, i in zip(*np.nonzero(allowed & (S > 0)))]
-    x = {cell: pulp.LpVariable(f"a_{cell[0]}_{cell[1]}", cat="Binary") for cell in cells}
+    x = {cell: problem.add_variable(f"a_{cell[0]}_{cell[1]}", cat="Binary") for cell in cells}
     problem += pulp.lpSum(float(S[cell]) * var for cell, var in x.items())
     rows: dict[int, list] = {}
     for (j, _), var in x.items():
@@ -65,7 +67,11 @@ def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int) -> np.ndarray:
     A = np.zeros_like(S, dtype=np.int8)
     if not x:
         return A
-    status = problem.solve(pulp.PULP_CBC_CMD(msg=False, threads=1))
+    # PuLP 3's bundled CBC; pinned in requirements.txt (PuLP 4 moves CBC to the pulp[cbc] extra).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        solver = pulp.PULP_CBC_CMD(msg=False, threads=1)
+    status = problem.solve(solver)
     if pulp.LpStatus[status] != "Optimal":
         raise RuntimeError(f"CBC did not find an optimum: status {pulp.LpStatus[status]}")
     for (j, i), var in x.items():

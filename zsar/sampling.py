@@ -20,7 +20,7 @@ def clip_indices(start: int, length: int, stride: int, n_frames: int) -> np.ndar
     return (start + stride * np.arange(length)) % n_frames
 
 
-def test_clip_starts(n_frames: int, length: int, stride: int, n_clips: int) -> np.ndarray:
+def uniform_clip_starts(n_frames: int, length: int, stride: int, n_clips: int) -> np.ndarray:
     """Start frames of `n_clips` clips spread uniformly from the first to the last possible start."""
     last = max(n_frames - clip_span(length, stride), 0)
     return np.round(np.linspace(0, last, n_clips)).astype(int)

@@ -149,8 +149,11 @@ def write_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
+        # Byte-identical output for identical frames needs one thread and no macroblock-tree
+        # rate control: with mbtree on, repeated encodes of the same frames in one process
+        # gave up to three different files (x264 via PyAV 18).
         stream.codec_context.thread_count = 1
-        stream.options = {"crf": "20", "preset": "veryfast"}
+        stream.options = {"crf": "20", "preset": "veryfast", "x264-params": "mbtree=0"}
         for array in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
                 container.mux(packet)

@@ -1,0 +1,71 @@
+"""Shared fixtures: the tiny synthetic config and a whole-DAG run on it."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+
+# The repository's config, shrunk so the whole DAG runs in well under a minute on 2 cores.
+TINY = {
+    "synthetic": {"frames": 12, "size": 32, "videos_per_class": {"synthkinetics": {"train": 3, "val": 1},
+                                                                  "synthetic": {"test": 2}}},
+    "decode": {"overrides": {"synthkinetics": {"short_side": 32, "videos_per_shard": 60},
+                             "synthetic": {"short_side": 32, "videos_per_shard": 20}}},
+    "runs": {"e2e_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
+                               "model": {"widths": [4, 8], "layers": [1, 1]},
+                               "train": {"epochs": 2, "batch_size": 8, "lr_milestones": []}}},
+    "splits": {"count": 3},
+}
+
+
+def merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def tiny_config(**overrides) -> dict:
+    config = merge(yaml.safe_load((REPO / "config.yaml").read_text()), TINY)
+    return merge(config, overrides)
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+                            capture_output=True, text=True, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A working directory in which the whole synthetic DAG has run once on the tiny config."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    write_config(workdir / "config.yaml", tiny_config())
+    snakemake(workdir)
+    return workdir
+
+
+@pytest.fixture
+def tiny_run_copy(tiny_run, tmp_path) -> Path:
+    """A copy of the tiny run (files, times and Snakemake's metadata) that a test may change."""
+    copy_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, copy_dir, symlinks=True)
+    return copy_dir

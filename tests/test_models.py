@@ -1,0 +1,45 @@
+import torch
+
+from zsar.models import create_e2e_model
+from zsar.sampling import clip_indices, uniform_clip_starts
+
+TINY = {"widths": [4, 8], "layers": [1, 1]}
+
+
+def test_e2e_output_is_unit_length_and_clips_are_averaged():
+    torch.manual_seed(0)
+    model = create_e2e_model("r2plus1d", embed_dim=50, dropout=0.0, **TINY).eval()
+    clips = torch.randn(2, 3, 3, 4, 28, 28)  # 2 videos x 3 clips
+    with torch.no_grad():
+        per_clip = model(clips.flatten(0, 1))
+        per_video = model(clips)
+    assert per_clip.shape == (6, 50) and per_video.shape == (2, 50)
+    assert torch.allclose(per_clip.norm(dim=1), torch.ones(6), atol=1e-5)
+    assert torch.allclose(per_video, per_clip.view(2, 3, 50).mean(dim=1), atol=1e-6)
+
+
+def test_r2plus1d_18_has_the_papers_shape():
+    model = create_e2e_model("r2plus1d", embed_dim=300)
+    assert model.backbone.out_dim == 512
+    # The (2+1)D factorisation keeps the parameter count of R3D-18, about 33M (Tran et al. 2018).
+    assert 32.5e6 < sum(p.numel() for p in model.backbone.parameters()) < 34e6
+
+
+def test_a_few_steps_lower_the_regression_loss():
+    torch.manual_seed(0)
+    model = create_e2e_model("r2plus1d", embed_dim=8, dropout=0.0, **TINY)
+    clips, targets = torch.randn(8, 3, 4, 28, 28), torch.nn.functional.normalize(torch.randn(8, 8), dim=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        loss = (model(clips) - targets).pow(2).sum(dim=1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_test_clips_span_the_video_and_short_videos_loop():
+    assert uniform_clip_starts(n_frames=41, length=8, stride=2, n_clips=3).tolist() == [0, 13, 26]
+    assert clip_indices(0, length=4, stride=2, n_frames=5).tolist() == [0, 2, 4, 1]

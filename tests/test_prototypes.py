@@ -1,0 +1,78 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from zsar.prototypes import compose, constraint_masks, make_splits, solve_assignment
+
+
+def brute_force(S, allowed, d):
+    """The optimum by enumerating every row's subsets (rows are independent in this program)."""
+    best = np.zeros_like(S, dtype=np.int8)
+    for j in range(S.shape[0]):
+        cells = [i for i in range(S.shape[1]) if allowed[j, i]]
+        options = [c for r in range(d + 1) for c in itertools.combinations(cells, r)]
+        chosen = max(options, key=lambda c: sum(S[j, i] for i in c))
+        best[j, list(chosen)] = 1
+    return best
+
+
+def test_constraint_one_keeps_the_k_nearest():
+    S = np.array([[0.9, 0.1, 0.5, 0.7]])
+    nearest, _ = constraint_masks(S, K=2, epsilon=0.5)
+    assert nearest.tolist() == [[True, False, False, True]]
+
+
+def test_constraint_two_hands_a_seen_class_to_a_much_nearer_unseen_class():
+    # Seen 0 is at distance 0.1 from unseen 1 and 0.5 from unseen 0: ratio 0.2 <= 0.5 forbids (0, 0).
+    # Seen 1 is at 0.4 and 0.6: ratios 1.5 and 0.67 > 0.5, allowed for both.
+    S = np.array([[0.5, 0.6], [0.9, 0.4]])
+    _, lam = constraint_masks(S, K=2, epsilon=0.5)
+    assert lam.tolist() == [[False, True], [True, True]]
+
+
+def test_integer_program_matches_a_hand_computed_optimum():
+    S = np.array([[0.9, 0.8, 0.7, 0.2],
+                  [0.1, 0.6, 0.3, 0.5]])
+    allowed = np.array([[True, False, True, True],
+                        [True, True, True, True]])
+    A = solve_assignment(S, allowed, d=2)
+    assert A.tolist() == [[1, 0, 1, 0], [0, 1, 0, 1]]
+
+
+def test_integer_program_agrees_with_brute_force_on_random_problems():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        S = rng.uniform(-0.2, 1.0, size=(4, 6))
+        allowed = rng.random((4, 6)) < 0.7
+        d = int(rng.integers(1, 4))
+        A = solve_assignment(S, allowed, d)
+        expected = brute_force(S, allowed & (S > 0), d)
+        assert (A * S).sum() == pytest.approx((expected * S).sum())
+        assert (A <= (allowed & (S > 0))).all() and (A.sum(axis=1) <= d).all()
+
+
+def test_composed_prototype_is_the_relatedness_weighted_mean():
+    S = np.array([[0.8, 0.2, 0.6]])
+    seen = np.eye(3)
+    protos, A, relaxed = compose(S, seen, K=2, d=3, epsilon=0.5)
+    assert A.tolist() == [[1, 0, 1]]
+    expected = np.array([0.8, 0.0, 0.6]) / 1.0  # already unit length
+    assert np.allclose(protos[0], expected)
+    assert not relaxed.any()
+
+
+def test_an_empty_row_falls_back_to_its_nearest_seen_class_and_says_so():
+    S = np.array([[-0.1, -0.3]])  # no positive relatedness: the program selects nothing
+    protos, A, relaxed = compose(S, np.eye(2), K=2, d=1, epsilon=0.5)
+    assert A.tolist() == [[1, 0]] and relaxed.tolist() == [True]
+
+
+def test_splits_are_seeded_halves_in_manifest_order():
+    classes = [f"c{k}" for k in range(11)]
+    splits = make_splits(classes, unseen_percent=50, count=10, seed=3)
+    assert splits == make_splits(classes, unseen_percent=50, count=10, seed=3)
+    assert splits != make_splits(classes, unseen_percent=50, count=10, seed=4)
+    assert len(splits) == 10 and all(len(s) == 6 for s in splits)  # round(5.5) = 6
+    assert all(s == sorted(s, key=classes.index) for s in splits)
+    assert make_splits(classes, unseen_percent=100, count=10, seed=3) == [classes]

@@ -1,0 +1,112 @@
+"""Whole-DAG runs of the Snakefile on the tiny synthetic config."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import snakemake, tiny_config, write_config
+
+pytestmark = pytest.mark.workflow
+
+UPSTREAM_OF_OVERLAP = {"render_synthetic", "index_videos", "decode_clips", "embed_classes", "make_splits"}
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+def test_the_dag_writes_both_protocols_with_their_provenance(tiny_run):
+    result = json.loads((tiny_run / "results/synthetic_0_50.json").read_text())
+    assert result["protocol"] == "0/50" and result["run"] == "e2e_synthetic"
+    assert result["n_splits"] == 3 and len(result["splits"]) == 3
+    assert result["unseen_classes_per_split"] == 10 and result["chance_top1"] == 0.1
+    for path in ("e2e", "prototypes"):
+        for k in ("top1", "top5"):
+            values = [s[path][k] for s in result["splits"]]
+            assert result[path][k]["mean"] == pytest.approx(sum(values) / 3)
+        assert result[path]["top1"]["mean"] <= result[path]["top5"]["mean"]
+    assert all(s["n_videos"] == 10 * 2 for s in result["splits"])  # 10 classes x 2 test videos
+    assert result["config"]["overlap"]["tau"] == 0.05 and result["config"]["compose"]["d"] == 3
+    assert result["code_version"]["zsar"]
+
+    full = json.loads((tiny_run / "results/synthetic_0_100.json").read_text())
+    assert full["n_splits"] == 1 and full["unseen_classes_per_split"] == 20
+    assert (tiny_run / "results/synthetic_0_50.json").read_bytes() == \
+        (tiny_run / "results/e2e_synthetic/synthetic_0_50.json").read_bytes()
+
+    overlap = pd.read_csv(tiny_run / "semantic/glove50/synthkinetics_minus_synthetic.tsv", sep="\t")
+    assert sorted(overlap.loc[~overlap["kept"], "source_class"]) == ["ball falling", "wheel spinning"]
+    splits = json.loads((tiny_run / "splits/synthetic_0_50.json").read_text())
+    assert len(splits["splits"]) == 3
+
+
+def test_every_job_left_a_log_and_a_benchmark(tiny_run):
+    logs = list((tiny_run / "logs").rglob("*.log"))
+    benchmarks = list((tiny_run / "logs").rglob("*.benchmark.tsv"))
+    assert len(logs) == len(benchmarks) >= 20
+    assert "kept epoch" in (tiny_run / "logs/train_model/e2e_synthetic.log").read_text()
+
+
+def test_a_second_run_with_nothing_changed_does_nothing(tiny_run):
+    assert planned_jobs(snakemake(tiny_run, "-n")) == {}
+
+
+def test_changing_tau_reruns_the_overlap_stage_and_what_follows_only(tiny_run, tmp_path):
+    changed = write_config(tmp_path / "tau.yaml", tiny_config(overlap={"tau": 0.2}))
+    jobs = planned_jobs(snakemake(tiny_run, "-n", "--configfile", str(changed)))
+    assert {"filter_overlap", "train_model", "extract_embeddings", "seen_prototypes",
+            "compose_prototypes", "score_splits"} <= set(jobs)
+    assert not UPSTREAM_OF_OVERLAP & set(jobs)
+
+
+def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
+    model = tiny_run_copy / "models/e2e_synthetic/model.pt"
+    model_mtime = model.stat().st_mtime_ns
+    write_config(tiny_run_copy / "config.yaml", tiny_config(compose={"d": 1}))
+    assert set(planned_jobs(snakemake(tiny_run_copy, "-n"))) == \
+        {"compose_prototypes", "score_splits", "default_result", "all"}
+    snakemake(tiny_run_copy)
+    assert model.stat().st_mtime_ns == model_mtime
+    result = json.loads((tiny_run_copy / "results/synthetic_0_50.json").read_text())
+    assert result["config"]["compose"]["d"] == 1
+
+
+def test_two_fresh_runs_with_the_same_seed_give_identical_results(tiny_run, tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    snakemake(tmp_path)
+    for name in ("synthetic_0_50.json", "synthetic_0_100.json"):
+        assert (tmp_path / "results" / name).read_bytes() == (tiny_run / "results" / name).read_bytes()
+
+
+def test_a_missing_dataset_stops_at_once_naming_it_and_its_layout(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    result = snakemake(tmp_path, "results/ucf101_0_50.json", check=False)
+    assert result.returncode == 1
+    assert "UCF101 is not on disk" in result.stderr and "data/ucf101/UCF-101" in result.stderr
+    assert "Kinetics-700 is not on disk" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "index").exists() and not (tmp_path / "results").exists()
+
+
+def test_an_invalid_config_value_is_named(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config(overlap={"tau": "high"}))
+    result = snakemake(tmp_path, "-n", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "['overlap']['tau']" in output and "'high' is not of type 'number'" in output
+
+
+def test_the_schema_fills_in_defaults(tmp_path):
+    minimal = {"runs": {"e2e_synthetic": {"method": "e2e", "source": "synthkinetics", "targets": ["synthetic"],
+                                          "embedding": "glove50"}},
+               "default_run": {"synthetic": "e2e_synthetic"}}
+    write_config(tmp_path / "config.yaml", minimal)
+    jobs = planned_jobs(snakemake(tmp_path, "-n"))
+    assert jobs["decode_clips"] == 2 + 1  # 600 source videos / 500 per shard, 200 target videos
+    assert jobs["score_splits"] == 2
