@@ -21,7 +21,7 @@ rule train_model:
         train=lambda wc: run_settings(wc.run)["train"],
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         seed=config["seed"],
-    threads: workflow.cores
+    threads: 8  # Snakemake caps this at --cores
     resources:
         mem_mb=8000,
     log:

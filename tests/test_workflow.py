@@ -110,3 +110,17 @@ def test_the_schema_fills_in_defaults(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, "-n"))
     assert jobs["decode_clips"] == 2 + 1  # 600 source videos / 500 per shard, 200 target videos
     assert jobs["score_splits"] == 2
+
+
+def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_run_copy):
+    video = tiny_run_copy / "data/synthetic/videos/ring_falling/ring_falling_test_000.mp4"
+    video.write_bytes(video.read_bytes()[:200])
+    rerun = ("--forcerun", "index/synthetic.parquet")  # re-index the target only
+    jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
+    assert jobs["index_videos"] == 1 and jobs["score_splits"] == 2
+    assert "train_model" not in jobs and "render_synthetic" not in jobs
+    snakemake(tiny_run_copy, *rerun)
+    result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
+    assert [v["video_id"] for v in result["videos_not_scored"]] == ["ring_falling_test_000"]
+    assert result["videos_not_scored"][0]["problem"].startswith("decord")
+    assert result["videos_scored"] == 20 * 2 - 1 and result["splits"][0]["n_videos"] == 39

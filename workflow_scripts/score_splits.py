@@ -26,6 +26,9 @@ with h5py.File(snakemake.input.prototypes, "r") as f:
         print(f"split {k}: {result}", file=sys.stderr)
 
 n_unseen = len(splits["splits"][0])
+not_scored = index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id", "path", "problem"]].fillna("")
+# The index opened these but decoding failed; decode_clips' log has the reason.
+not_scored.loc[not_scored["problem"] == "", "problem"] = f"not decoded: see logs/decode_clips/{snakemake.wildcards.target}/"
 write_json(snakemake.output[0], {
     "target": snakemake.wildcards.target,
     "protocol": splits["protocol"],
@@ -34,8 +37,7 @@ write_json(snakemake.output[0], {
     "unseen_classes_per_split": n_unseen,
     "chance_top1": 1.0 / n_unseen,
     "videos_scored": len(videos),
-    "videos_not_scored": index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id", "problem"]]
-                         .fillna("").to_dict(orient="records"),
+    "videos_not_scored": not_scored.to_dict(orient="records"),
     **summarise(per_split),
     "splits": per_split,
     "config": snakemake.params.config,

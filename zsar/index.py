@@ -28,6 +28,7 @@ def probe_video(path: Path) -> dict:
                 "decodable": True, "problem": ""}
     except Exception as error:  # decord raises DECORDError and RuntimeError alike
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = reason.replace(str(path), path.name)  # results must not depend on where the data lives
         return {"decodable": False, "problem": f"decord: {reason[:200]}"}
 
 
