@@ -77,13 +77,18 @@ def overlap_table(run):
     return f"semantic/{settings['embedding']}/{settings['source']}_minus_{targets}.tsv"
 
 
-def require_data(datasets):
-    """Stop before any job runs when a dataset the target needs is not on disk.
+def stop(message):
+    """End the run before any job starts with a message for the user, not a traceback.
 
-    A missing dataset is the user's to fix, not a bug: print what is missing and where it goes,
-    and exit, rather than raise into Snakemake's input-function traceback.
+    Snakemake wraps any exception raised in an input function in its own traceback; a missing
+    dataset is the user's to fix, not a bug, so print and exit instead.
     """
+    print(f"\nzsar: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def require_data(datasets):
+    """Stop when a dataset the requested target needs is not on disk."""
     message = missing_data_message([manifest(d) for d in datasets], DATA)
     if message:
-        print(f"\nzsar: {message}", file=sys.stderr)
-        raise SystemExit(1)
+        stop(message)

@@ -3,9 +3,9 @@ def index_inputs(wildcards):
         return {"annotations": f"{DATA}/{wildcards.dataset}/annotations.csv",
                 "videos": f"{DATA}/{wildcards.dataset}/videos"}
     require_data([wildcards.dataset])
-    raise WorkflowError(
+    stop(
         f"{manifest(wildcards.dataset)['name']} is on disk, but indexing its layout is not "
-        "implemented yet (zsar indexes the embedded synthetic world only so far)."
+        "implemented yet: zsar indexes the embedded synthetic world only so far."
     )
 
 

@@ -84,11 +84,10 @@ class _Shards:
 
 
 def _read_clip(dataset: h5py.Dataset, start: int, length: int, stride: int) -> np.ndarray:
-    n = dataset.shape[0]
-    indices = sampling.clip_indices(start, length, stride, n)
-    if start + sampling.clip_span(length, stride) <= n:  # contiguous: let HDF5 read the slice
-        return dataset[start:start + sampling.clip_span(length, stride):stride]
-    return dataset[:][indices]
+    span = sampling.clip_span(length, stride)
+    if start + span <= dataset.shape[0]:  # the clip fits: let HDF5 read just the strided slice
+        return dataset[start:start + span:stride]
+    return dataset[:][sampling.clip_indices(start, length, stride, dataset.shape[0])]
 
 
 class TrainClips(Dataset):
