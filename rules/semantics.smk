@@ -5,7 +5,7 @@ rule embed_classes:
     output:
         "semantic/{embedding}/{dataset}.h5",
     params:
-        embedding=lambda wc: config["embeddings"][wc.embedding],
+        embedding=lambda wc: embedding_spec(wc.embedding),
     log:
         "logs/embed_classes/{embedding}/{dataset}.log",
     benchmark:
@@ -20,7 +20,8 @@ rule filter_overlap:
         source="semantic/{embedding}/{source}.h5",
         targets=lambda wc: expand("semantic/{{embedding}}/{t}.h5", t=wc.targets.split("_")),
     output:
-        "semantic/{embedding}/{source}_minus_{targets}.tsv",
+        table="semantic/{embedding}/{source}_minus_{targets}.tsv",
+        plot="semantic/{embedding}/{source}_minus_{targets}.png",
     params:
         tau=config["overlap"]["tau"],
         targets=lambda wc: wc.targets.split("_"),

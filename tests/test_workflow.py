@@ -124,3 +124,26 @@ def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_
     assert [v["video_id"] for v in result["videos_not_scored"]] == ["ring_falling_test_000"]
     assert result["videos_not_scored"][0]["problem"].startswith("decord")
     assert result["videos_scored"] == 20 * 2 - 1 and result["splits"][0]["n_videos"] == 39
+
+
+def test_overlap_tables_for_the_real_benchmarks_need_no_video(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    table = "semantic/glove50/kinetics700_minus_ucf101_hmdb51_activitynet"
+    snakemake(tmp_path, f"{table}.tsv")
+    kept = pd.read_csv(tmp_path / f"{table}.tsv", sep="\t")["kept"]
+    assert len(kept) == 700 and kept.sum() == 571
+    assert (tmp_path / f"{table}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "data").exists()
+
+
+def test_scoring_refuses_a_target_the_model_was_trained_near(tmp_path):
+    # A run whose overlap filter protects another dataset keeps "ball falling" and "wheel spinning",
+    # which "ball falling down" and "spinning wheels" of the synthetic target nearly repeat.
+    config = tiny_config()
+    config["runs"]["unfiltered"] = {**config["runs"]["e2e_synthetic"], "targets": ["hmdb51"]}
+    write_config(tmp_path / "config.yaml", config)
+    result = snakemake(tmp_path, "results/unfiltered/synthetic_0_100.json", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "logs/score_splits/unfiltered/synthetic_0_100.log").read_text()
+    assert "'ball falling down' ~ trained 'ball falling'" in log and "'spinning wheels' ~ trained 'wheel spinning'" in log
+    assert not (tmp_path / "results/unfiltered/synthetic_0_100.json").exists()

