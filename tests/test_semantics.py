@@ -195,3 +195,12 @@ def test_scoring_refuses_a_target_close_to_a_trained_class():
 def test_an_unknown_dataset_lists_the_known_ones():
     with pytest.raises(ManifestError, match="no manifest for dataset 'nope'.*ucf101"):
         load_manifest("nope")
+
+
+def test_unreadable_manifests_and_vector_files_are_named(tmp_path):
+    (tmp_path / "bad.yaml").write_text("name: B\nkind: rendered\nclasses: [a, b\nlayout: x\n")
+    with pytest.raises(ManifestError, match=r"bad.yaml line \d+, column \d+: not valid YAML"):
+        load_manifest("bad", tmp_path)
+    (tmp_path / "vectors.bin").write_bytes(b"3 50\nball \x00\x01")
+    with pytest.raises(ValueError, match=r"vectors.bin: cannot be read as a binary word2vec file"):
+        load_word_vectors("word2vec", str(tmp_path / "vectors.bin"))

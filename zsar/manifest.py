@@ -30,7 +30,14 @@ def load_manifest(dataset: str, manifest_dir: Path = MANIFEST_DIR) -> dict:
             f"no manifest for dataset '{dataset}': {path} does not exist. "
             f"Known datasets: {', '.join(known)}."
         )
-    manifest = yaml.safe_load(path.read_text())
+    try:
+        manifest = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ManifestError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)}); fix the file") from None
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"{path}: expected a mapping of fields (name, kind, layout, classes...)")
     for field in ("name", "kind", "layout"):
         if field not in manifest:
             raise ManifestError(f"{path}: required field '{field}' is missing")

@@ -150,7 +150,14 @@ def load_word_vectors(kind: str, path: str | None = None):
                 f"word2vec vectors not found at {path!r}: set embeddings.<name>.path in config.yaml "
                 "to the GoogleNews-vectors-negative300.bin file (or another word2vec file)."
             )
-        return KeyedVectors.load_word2vec_format(path, binary=str(path).endswith(".bin"))
+        binary = str(path).endswith(".bin")
+        try:
+            return KeyedVectors.load_word2vec_format(path, binary=binary)
+        except (ValueError, UnicodeDecodeError, EOFError) as error:
+            raise ValueError(
+                f"{path}: cannot be read as a {'binary' if binary else 'text'} word2vec file ({error}). "
+                "A binary file must end in .bin; re-download it if it is truncated."
+            ) from None
     raise ValueError(f"unknown word-vector kind {kind!r}; use one of {', '.join(WORD_KINDS)}")
 
 
