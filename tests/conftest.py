@@ -19,8 +19,8 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 TINY = {
     "synthetic": {"frames": 12, "size": 32, "videos_per_class": {"synthkinetics": {"train": 3, "val": 1},
                                                                   "synthetic": {"test": 2}}},
-    "decode": {"overrides": {"synthkinetics": {"short_side": 32, "videos_per_shard": 60},
-                             "synthetic": {"short_side": 32, "videos_per_shard": 20}}},
+    "decode": {"min_frames": 4, "overrides": {"synthkinetics": {"short_side": 32, "videos_per_shard": 60},
+                                              "synthetic": {"short_side": 32, "videos_per_shard": 20}}},
     "runs": {"e2e_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
                                "model": {"widths": [4, 8], "layers": [1, 1]},
                                "train": {"epochs": 2, "batch_size": 8, "lr_milestones": []}}},

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 
 from zsar.clips import decode_shard, shard_videos
-from zsar.index import index_videos, read_annotations_csv
+from zsar.index import index_videos
+from zsar.layouts import read_annotations_csv
 from zsar.synthetic import MOTIONS, OBJECTS, render_dataset, render_frames
 
 MANIFEST = {"id": "mini", "classes": [{"name": "ball falling", "object": "ball", "motion": "falling"},

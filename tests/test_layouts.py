@@ -1,0 +1,138 @@
+"""The official layouts of the real datasets, and broken videos, on small files made here."""
+
+import json
+import re
+import shutil
+
+import av
+import numpy as np
+import pytest
+
+from zsar.index import index_videos
+from zsar.layouts import LayoutError, read_activitynet, read_hmdb51, read_kinetics, read_ucf101
+from zsar.synthetic import render_frames, write_mp4
+
+
+def frames(n=8, size=32):
+    return render_frames("ball", "falling", n, size, np.random.default_rng(0))
+
+
+def write_avi(path, n=8):
+    """MPEG-4 Part 2 in AVI, the codec of UCF101 and HMDB51."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for array in frames(n):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def mp4(path, n=8):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_mp4(path, frames(n), 8)
+
+
+def test_ucf101_lists_both_sides_of_split_1_and_reports_a_missing_clip(tmp_path):
+    lists = tmp_path / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 HandstandPushups\n")
+    (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n"
+                                           "HandstandPushups/v_HandStandPushups_g08_c01.avi 2\n")
+    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n")
+    write_avi(tmp_path / "UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
+    write_avi(tmp_path / "UCF-101/HandstandPushups/v_HandStandPushups_g08_c01.avi")
+    table = read_ucf101(tmp_path)
+    assert table.set_index("video_id")["split"].to_dict() == {
+        "v_ApplyEyeMakeup_g08_c01": "train", "v_HandStandPushups_g08_c01": "train", "v_ApplyEyeMakeup_g01_c01": "test"}
+    assert set(table["label"]) == {"ApplyEyeMakeup", "HandstandPushups"}
+    index = index_videos(table, tmp_path, n_shards=1, min_frames=4).set_index("video_id")
+    assert index["decodable"].to_dict() == {"v_ApplyEyeMakeup_g01_c01": False, "v_ApplyEyeMakeup_g08_c01": True,
+                                           "v_HandStandPushups_g08_c01": True}
+    assert index.loc["v_ApplyEyeMakeup_g01_c01", "problem"] == "missing file"
+    assert index.loc["v_ApplyEyeMakeup_g08_c01", "frames"] == 8
+
+
+def test_ucf101_names_the_line_of_a_bad_list_entry(tmp_path):
+    lists = tmp_path / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n")
+    (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/a.avi 1\nArchery/b.avi 2\n")
+    (lists / "testlist01.txt").write_text("")
+    with pytest.raises(LayoutError, match=r"trainlist01.txt line 2: class folder 'Archery'"):
+        read_ucf101(tmp_path)
+
+
+def test_hmdb51_reads_the_7030_split_files(tmp_path):
+    folder = tmp_path / "testTrainMulti_7030_splits"
+    folder.mkdir()
+    (folder / "brush_hair_test_split1.txt").write_text("a.avi 1\nb.avi 2\nc.avi 0\n")
+    (folder / "brush_hair_test_split2.txt").write_text("a.avi 2\n")
+    table = read_hmdb51(tmp_path)
+    assert table.to_dict(orient="records") == [
+        {"video_id": "a", "path": "videos/brush_hair/a.avi", "label": "brush_hair", "split": "train"},
+        {"video_id": "b", "path": "videos/brush_hair/b.avi", "label": "brush_hair", "split": "test"},
+        {"video_id": "c", "path": "videos/brush_hair/c.avi", "label": "brush_hair", "split": "unused"}]
+    (folder / "brush_hair_test_split1.txt").write_text("a.avi 7\n")
+    with pytest.raises(LayoutError, match=r"brush_hair_test_split1.txt line 1"):
+        read_hmdb51(tmp_path)
+
+
+def test_kinetics_paths_come_from_the_csv_segments(tmp_path):
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations/train.csv").write_text(
+        "label,youtube_id,time_start,time_end,split\nabseiling,-3B32lodo2M,59,69,train\n")
+    (tmp_path / "annotations/val.csv").write_text(
+        "label,youtube_id,time_start,time_end,split\ncurling (sport),0123456789a,5,15,val\n")
+    table = read_kinetics(tmp_path)
+    assert table["path"].tolist() == ["train/abseiling/-3B32lodo2M_000059_000069.mp4",
+                                      "val/curling (sport)/0123456789a_000005_000015.mp4"]
+    assert table["split"].tolist() == ["train", "val"]
+
+
+def test_activitynet_finds_each_videos_extension_and_skips_the_unlabelled_test_subset(tmp_path):
+    database = {
+        "aaa": {"subset": "training", "annotations": [{"label": "Ping-pong", "segment": [1.0, 5.0]}]},
+        "bbb": {"subset": "validation", "annotations": [{"label": "Archery", "segment": [0.0, 2.0]}]},
+        "ccc": {"subset": "testing", "annotations": []},
+    }
+    (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps({"database": database}))
+    mp4(tmp_path / "videos/v_bbb.mkv")
+    table = read_activitynet(tmp_path).set_index("video_id")
+    assert table["path"].to_dict() == {"v_aaa": "videos/v_aaa.mp4", "v_bbb": "videos/v_bbb.mkv"}
+    assert table["label"].to_dict() == {"v_aaa": "Ping-pong", "v_bbb": "Archery"}
+
+
+def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path):
+    videos = tmp_path / "v"
+    mp4(videos / "good.mp4")
+    write_avi(videos / "good_avi.avi")
+    mp4(videos / "short.mp4", n=3)
+    shutil.copy(videos / "good.mp4", videos / "mp4_named.avi")        # wrong extension, right content
+    (videos / "image.mp4").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))  # not a video at all
+    data = (videos / "good.mp4").read_bytes()
+    (videos / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    (videos / "codec.mp4").write_bytes(data.replace(b"avc1", b"zzzz"))  # a codec no decoder knows
+    with av.open(str(videos / "empty.mp4"), mode="w") as container:     # a container with no frame
+        stream = container.add_stream("libx264", rate=8)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        container.start_encoding()
+    names = ["good", "good_avi", "short", "mp4_named", "image", "truncated", "codec", "empty"]
+    ext = {"good_avi": "avi", "mp4_named": "avi"}
+    import pandas as pd
+
+    table = pd.DataFrame({"video_id": names, "path": [f"v/{n}.{ext.get(n, 'mp4')}" for n in names],
+                          "label": "x", "split": "test"})
+    index = index_videos(table, tmp_path, n_shards=2, min_frames=4, workers=2).set_index("video_id")
+    assert index["decodable"].to_dict() == {"codec": False, "empty": False, "good": True, "good_avi": True,
+                                           "image": False, "mp4_named": True, "short": True, "truncated": False}
+    assert index.loc["short", "problem"] == "shorter than one clip: 3 < 4 frames (clips loop)"
+    for name in ("codec", "empty", "image", "truncated"):
+        problem = index.loc[name, "problem"]
+        assert problem.startswith("decord: ") and "missing" not in problem, (name, problem)
+        assert not re.search(r"\d\d:\d\d:\d\d|/github/", problem), problem  # no clock time, no build path
+    assert index.loc[["good", "good_avi", "mp4_named"], "problem"].eq("").all()
