@@ -147,3 +147,24 @@ def test_scoring_refuses_a_target_the_model_was_trained_near(tmp_path):
     log = (tmp_path / "logs/score_splits/unfiltered/synthetic_0_100.log").read_text()
     assert "'ball falling down' ~ trained 'ball falling'" in log and "'spinning wheels' ~ trained 'wheel spinning'" in log
     assert not (tmp_path / "results/unfiltered/synthetic_0_100.json").exists()
+
+
+def test_ucf101_on_disk_is_indexed_by_the_rule(tmp_path):
+    from test_layouts import write_avi
+
+    root = tmp_path / "data/ucf101"
+    (root / "ucfTrainTestlist").mkdir(parents=True)
+    classes = ["ApplyEyeMakeup", "Archery"]
+    (root / "ucfTrainTestlist/classInd.txt").write_text("".join(f"{k} {c}\n" for k, c in enumerate(classes, 1)))
+    (root / "ucfTrainTestlist/trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n")
+    (root / "ucfTrainTestlist/testlist01.txt").write_text("Archery/v_Archery_g01_c01.avi\nArchery/v_Archery_g01_c02.avi\n")
+    write_avi(root / "UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
+    write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi")
+    write_config(tmp_path / "config.yaml", tiny_config())
+    snakemake(tmp_path, "index/ucf101.parquet")
+    index = pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id")
+    assert index["decodable"].to_dict() == {"v_ApplyEyeMakeup_g08_c01": True, "v_Archery_g01_c01": True,
+                                           "v_Archery_g01_c02": False}
+    log = (tmp_path / "logs/index_videos/ucf101.log").read_text()
+    assert "3 videos listed, 2 decodable; the manifest expects 13320" in log
+    assert "v_Archery_g01_c02.avi: missing file" in log
