@@ -7,6 +7,7 @@ from functools import cache
 from snakemake.exceptions import WorkflowError
 
 from zsar.manifest import load_manifest, missing_data_message
+from zsar.sampling import resolve_sampling
 
 DATA = config["data_root"]
 MANIFESTS = os.path.join(workflow.basedir, "data_manifest")
@@ -72,7 +73,13 @@ def embedding_spec(name):
 def run_settings(run):
     if run not in config["runs"]:
         raise WorkflowError(f"unknown run '{run}'; config.yaml defines: {', '.join(config['runs'])}")
-    settings = config["runs"][run]
+    settings = {**config["runs"][run], "sampling": resolve_sampling(config["runs"][run]["sampling"])}
+    for dataset in [settings["source"], *settings["targets"]]:
+        short_side = decode_settings(dataset)["short_side"]
+        if settings["sampling"]["crop"] > short_side:
+            stop(f"run '{run}' crops {settings['sampling']['crop']} pixels but clips/{dataset} is cached at a "
+                 f"short side of {short_side}: set decode.overrides.{dataset}.short_side in config.yaml to "
+                 f"at least {settings['sampling']['crop']}.")
     if settings["embedding"] not in config["embeddings"]:
         raise WorkflowError(
             f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's "

@@ -43,3 +43,12 @@ def test_a_few_steps_lower_the_regression_loss():
 def test_test_clips_span_the_video_and_short_videos_loop():
     assert uniform_clip_starts(n_frames=41, length=8, stride=2, n_clips=3).tolist() == [0, 13, 26]
     assert clip_indices(0, length=4, stride=2, n_frames=5).tolist() == [0, 2, 4, 1]
+
+
+def test_sampling_presets_are_the_papers_and_run_keys_override_them():
+    from zsar.sampling import resolve_sampling
+
+    assert resolve_sampling({}) == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
+    assert [resolve_sampling({"preset": p})["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
+    assert resolve_sampling({"preset": "rest18"})["stride"] == 6 and resolve_sampling({"preset": "rest18"})["crop"] == 224
+    assert resolve_sampling({"preset": "e2e", "test_clips": 5})["test_clips"] == 5

@@ -168,3 +168,12 @@ def test_ucf101_on_disk_is_indexed_by_the_rule(tmp_path):
     log = (tmp_path / "logs/index_videos/ucf101.log").read_text()
     assert "3 videos listed, 2 decodable; the manifest expects 13320" in log
     assert "v_Archery_g01_c02.avi: missing file" in log
+
+
+def test_a_crop_larger_than_the_cached_frames_stops_before_any_job(tmp_path):
+    config = tiny_config()
+    config["runs"]["e2e_synthetic"]["sampling"] = {"preset": "rest18"}  # 224 crops, frames cached at 32
+    write_config(tmp_path / "config.yaml", config)
+    result = snakemake(tmp_path, "-n", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "crops 224 pixels but clips/synthkinetics is cached at a short side of 32" in result.stderr
