@@ -31,7 +31,7 @@ def manifest(dataset):
     try:
         return load_manifest(dataset, MANIFESTS)
     except ValueError as error:
-        raise WorkflowError(str(error)) from None
+        stop(str(error))
 
 
 def manifest_file(wildcards):
@@ -49,7 +49,11 @@ def n_videos(dataset):
     if dataset in RENDERED:
         per_class = sum(config["synthetic"]["videos_per_class"][dataset].values())
         return per_class * len(manifest(dataset)["classes"])
-    return manifest(dataset)["counts"]["videos"]
+    videos = manifest(dataset).get("counts", {}).get("videos")
+    if videos is None:
+        stop(f"{manifest(dataset)['_path']} gives no counts.videos, which sets how many shards "
+             f"its videos are split into; add it.")
+    return videos
 
 
 def n_shards(dataset):

@@ -177,3 +177,10 @@ def test_a_crop_larger_than_the_cached_frames_stops_before_any_job(tmp_path):
     result = snakemake(tmp_path, "-n", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "crops 224 pixels but clips/synthkinetics is cached at a short side of 32" in result.stderr
+
+
+def test_an_unknown_dataset_in_a_target_stops_with_the_known_ones(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config(default_run={"ucf10": "e2e_synthetic"}))
+    result = snakemake(tmp_path, "-n", "results/ucf10_0_50.json", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no manifest for dataset 'ucf10'" in result.stderr and "ucf101" in result.stderr
