@@ -1,0 +1,169 @@
+"""ResT (Lin et al., CVPR 2022) in plain torch: a 2D ResNet per frame, a cross-modal transformer.
+
+Input tokens are [CLS, frame_1..frame_T, word_1..word_W]. The modality mask lets CLS and frame
+tokens attend only to CLS and frame tokens, and each word token attend to CLS, all frame tokens
+and the word tokens on its left (and itself). The video embedding is LN(z_L^0), the CLS output
+after a final LayerNorm; the classifier is a 1-hidden-layer MLP on it. Training adds a masked
+token loss: every word token is replaced by [MASK] with probability 0.15 (at least one per name)
+and predicted from its output. Loss = CE + 0.5 x MTL.
+
+Because CLS never attends to word tokens, the embedding of a video does not depend on what
+stands in the word slots: at test time a single [MASK] fills them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# (block, layers per stage) of the ResNets of He et al. 2016
+RESNETS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3))}
+
+# The papers' sizes, and a tiny one for the synthetic world and the tests.
+PRESETS = {
+    "rest18": {"depth": 18, "width": 64, "d_model": 768, "layers": 12, "heads": 12},
+    "rest34": {"depth": 34, "width": 64, "d_model": 768, "layers": 12, "heads": 12},
+    "rest101": {"depth": 101, "width": 64, "d_model": 768, "layers": 12, "heads": 12},
+    "tiny": {"depth": 18, "width": 8, "d_model": 32, "layers": 2, "heads": 2},
+}
+
+
+class BasicBlock2d(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_ch: int, width: int, stride: int = 1):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_ch, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width))
+        self.shortcut = _shortcut(in_ch, width, stride)
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class Bottleneck2d(nn.Module):
+    expansion = 4
+
+    def __init__(self, in_ch: int, width: int, stride: int = 1):
+        super().__init__()
+        out = width * 4
+        self.body = nn.Sequential(
+            nn.Conv2d(in_ch, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, out, 1, bias=False), nn.BatchNorm2d(out))
+        self.shortcut = _shortcut(in_ch, out, stride)
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+def _shortcut(in_ch: int, out_ch: int, stride: int) -> nn.Module:
+    if stride == 1 and in_ch == out_ch:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch))
+
+
+class ResNet2d(nn.Module):
+    """(N, 3, H, W) -> (N, out_dim) pooled features."""
+
+    def __init__(self, depth: int = 18, width: int = 64):
+        super().__init__()
+        if depth not in RESNETS:
+            raise ValueError(f"ResNet depth {depth} not available; use one of {sorted(RESNETS)}")
+        kind, layers = RESNETS[depth]
+        block = BasicBlock2d if kind == "basic" else Bottleneck2d
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width),
+                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+        blocks, in_ch = [], width
+        for stage, depth_ in enumerate(layers):
+            for b in range(depth_):
+                blocks.append(block(in_ch, width * 2**stage, stride=2 if stage > 0 and b == 0 else 1))
+                in_ch = width * 2**stage * block.expansion
+        self.blocks = nn.Sequential(*blocks)
+        self.out_dim = in_ch
+
+    def forward(self, x):
+        return self.blocks(self.stem(x)).mean(dim=(2, 3))
+
+
+def modality_mask(n_frames: int, n_words: int) -> torch.Tensor:
+    """(L, L) bool, True where query token i may attend to key token j; L = 1 + n_frames + n_words."""
+    visual = 1 + n_frames
+    size = visual + n_words
+    allowed = torch.zeros(size, size, dtype=torch.bool)
+    allowed[:visual, :visual] = True                      # CLS and frames see CLS and frames only
+    allowed[visual:, :visual] = True                      # words see CLS and every frame
+    allowed[visual:, visual:] = torch.ones(n_words, n_words).tril().bool()  # ... and words on their left
+    return allowed
+
+
+def mask_words(words: torch.Tensor, pad_id: int, mask_id: int, p: float, generator=None):
+    """Replace each non-pad word with [MASK] with probability p, at least one per row.
+
+    Returns (masked words, bool tensor of the masked positions).
+    """
+    real = words != pad_id
+    chosen = (torch.rand(words.shape, generator=generator) < p) & real
+    none = ~chosen.any(dim=1)
+    if none.any():  # force one masked word per row that drew none
+        scores = torch.rand(words.shape, generator=generator).masked_fill(~real, -1.0)
+        pick = scores.argmax(dim=1)
+        chosen[none, pick[none]] = True
+    return words.masked_fill(chosen, mask_id), chosen
+
+
+class ResT(nn.Module):
+    def __init__(self, *, vocab_size: int, n_classes: int, depth: int = 18, width: int = 64, d_model: int = 768,
+                 layers: int = 12, heads: int = 12, dropout: float = 0.1, max_frames: int = 32, max_words: int = 16):
+        super().__init__()
+        self.frames = ResNet2d(depth, width)
+        self.project = nn.Linear(self.frames.out_dim, d_model)
+        self.pad_id, self.mask_id = vocab_size, vocab_size + 1
+        self.word_embedding = nn.Embedding(vocab_size + 2, d_model, padding_idx=self.pad_id)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d_model))
+        self.frame_position = nn.Parameter(torch.zeros(1, max_frames, d_model))
+        self.word_position = nn.Parameter(torch.zeros(1, max_words, d_model))
+        nn.init.normal_(self.frame_position, std=0.02)
+        nn.init.normal_(self.word_position, std=0.02)
+        layer = nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout, activation="gelu",
+                                           batch_first=True, norm_first=False)  # post-LN, as ResT
+        self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.classifier = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, n_classes))
+        self.word_head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, clips: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """clips (B, 3, T, H, W), words (B, W) ids -> (LN(z_L^0) (B, d), word outputs (B, W, d))."""
+        b, _, t = clips.shape[:3]
+        frames = self.frames(clips.transpose(1, 2).flatten(0, 1)).view(b, t, -1)
+        tokens = torch.cat([self.cls.expand(b, -1, -1),
+                            self.project(frames) + self.frame_position[:, :t],
+                            self.word_embedding(words) + self.word_position[:, :words.shape[1]]], dim=1)
+        blocked = ~modality_mask(t, words.shape[1]).to(clips.device)
+        padding = torch.cat([torch.zeros(b, 1 + t, dtype=torch.bool, device=clips.device), words == self.pad_id], 1)
+        # A float mask, so that the attention and padding masks combine by addition.
+        attn = torch.zeros(blocked.shape, device=clips.device).masked_fill(blocked, float("-inf"))
+        pad = torch.zeros(padding.shape, device=clips.device).masked_fill(padding, float("-inf"))
+        z = self.transformer(tokens, mask=attn, src_key_padding_mask=pad)
+        return self.norm(z[:, 0]), z[:, 1 + t:]
+
+    def embed(self, clips: torch.Tensor) -> torch.Tensor:
+        """The video embedding LN(z_L^0) with input [CLS, frames, MASK]."""
+        mask = torch.full((clips.shape[0], 1), self.mask_id, dtype=torch.long, device=clips.device)
+        return self.forward(clips, mask)[0]
+
+    def loss(self, clips, words, labels, *, p: float = 0.15, generator=None) -> torch.Tensor:
+        """CE of the classifier on LN(z_L^0) + 0.5 x the masked token loss."""
+        masked, chosen = mask_words(words, self.pad_id, self.mask_id, p, generator)
+        video, word_out = self.forward(clips, masked)
+        ce = F.cross_entropy(self.classifier(video), labels)
+        mtl = F.cross_entropy(self.word_head(word_out[chosen]), words[chosen])
+        return ce + 0.5 * mtl
+
+
+def create_rest(preset: str, *, vocab_size: int, n_classes: int, **overrides) -> ResT:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown ResT preset {preset!r}; use one of {', '.join(PRESETS)}")
+    return ResT(vocab_size=vocab_size, n_classes=n_classes, **{**PRESETS[preset], **overrides})
