@@ -21,6 +21,8 @@ rule train_model:
         train=lambda wc: run_settings(wc.run)["train"],
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         seed=config["seed"],
+        # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
+        checkpoint="models/{run}/checkpoint.pt",
     threads: 8  # Snakemake caps this at --cores
     resources:
         mem_mb=8000,

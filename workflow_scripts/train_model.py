@@ -16,4 +16,5 @@ class_vectors = vectors.vectors[[vectors.names.index(name) for name in kept]]
 train_e2e(videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept, class_vectors,
           model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, clip_cfg=snakemake.params.sampling,
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
-          history_path=snakemake.output.history, log=lambda message: print(message, file=sys.stderr))
+          history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint,
+          log=lambda message: print(message, file=sys.stderr))

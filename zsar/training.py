@@ -8,12 +8,17 @@ training classes only: target classes never take part in model selection.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from zsar.clips import TrainClips
 from zsar.embed import embed_videos
@@ -27,9 +32,22 @@ def nearest_class_top1(embeddings: np.ndarray, labels: list[str], class_names: l
     return float((predicted == np.asarray(labels)).mean()) if len(labels) else float("nan")
 
 
+def _fingerprint(**parts) -> str:
+    """What a checkpoint was trained from; a checkpoint resumes only a run with the same one."""
+    text = json.dumps({k: (hashlib.sha256(v.tobytes()).hexdigest() if isinstance(v, np.ndarray) else v)
+                       for k, v in parts.items()}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names: list[str],
               class_vectors: np.ndarray, *, model_cfg: dict, train_cfg: dict, clip_cfg: dict,
-              seed: int, threads: int, model_path, history_path, log=print) -> dict:
+              seed: int, threads: int, model_path, history_path, checkpoint_path=None, log=print) -> dict:
+    """Train, keeping the best epoch on the held-out videos.
+
+    With `checkpoint_path`, the full training state is saved there (atomically) after every epoch,
+    and a job killed at any point resumes from it when run again with the same inputs and
+    settings, ending with the same weights as an uninterrupted run. It is deleted at the end.
+    """
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
@@ -53,13 +71,33 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
     log(f"training on {len(train_videos)} videos of {len(class_names)} classes, "
         f"selecting on {len(val_videos)} held-out source videos")
 
-    history, best = [], {"val_top1": -1.0}
-    for epoch in range(1, train_cfg["epochs"] + 1):
+    history, best, first_epoch = [], {"val_top1": -1.0}, 1
+    fingerprint = _fingerprint(model_cfg=model_cfg, train_cfg=train_cfg, clip_cfg=clip_cfg, seed=seed,
+                               classes=class_names, vectors=class_vectors,
+                               train=sorted(train_videos["video_id"]), val=sorted(val_videos["video_id"]))
+    if checkpoint_path is not None:
+        checkpoint_path = Path(checkpoint_path)
+        for stale in checkpoint_path.parent.glob(f".{checkpoint_path.name}.tmp-*"):
+            stale.unlink()  # left by a job killed while it wrote
+        if checkpoint_path.exists():
+            state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+            if state["fingerprint"] == fingerprint:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
+                loader.generator.set_state(state["loader_generator"])
+                torch.set_rng_state(state["torch_rng"])
+                history, best, first_epoch = state["history"], state["best"], state["epoch"] + 1
+                log(f"resuming from {checkpoint_path} after epoch {state['epoch']}")
+            else:
+                log(f"{checkpoint_path} was written with other inputs or settings: starting afresh")
+
+    for epoch in range(first_epoch, train_cfg["epochs"] + 1):
         started = time.perf_counter()
         model.train()
         dataset.set_epoch(epoch)
         total, count = 0.0, 0
-        for clips, labels in loader:
+        for clips, labels in tqdm(loader, desc=f"epoch {epoch}", file=sys.stderr, mininterval=10, leave=False):
             loss = (model(clips) - targets[labels]).pow(2).sum(dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -81,6 +119,13 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
         if val_videos.empty or val_top1 > best["val_top1"]:
             best = {"epoch": epoch, "val_top1": val_top1,
                     "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}
+        if checkpoint_path is not None:
+            state = {"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                     "loader_generator": loader.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                     "history": history, "best": best}
+            with atomic_output(checkpoint_path) as tmp:
+                torch.save(state, tmp)
 
     with atomic_output(history_path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
@@ -90,6 +135,8 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
                   "classes": class_names, "epoch": best["epoch"], "val_top1": best["val_top1"]}
     with atomic_output(model_path) as tmp:
         torch.save(checkpoint, tmp)
+    if checkpoint_path is not None and checkpoint_path.exists():
+        checkpoint_path.unlink()
     log(f"kept epoch {best['epoch']} (val top-1 {best['val_top1']:.3f})")
     return checkpoint
 
