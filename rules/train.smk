@@ -25,7 +25,10 @@ rule train_model:
         checkpoint="models/{run}/checkpoint.pt",
     threads: 8  # Snakemake caps this at --cores
     resources:
-        mem_mb=8000,
+        # From runs.<run>.resources; cluster profiles turn gpu into a GPU request and partition.
+        gpu=lambda wc: run_settings(wc.run)["resources"]["gpu"],
+        mem_mb=lambda wc: run_settings(wc.run)["resources"]["mem_mb"],
+        runtime=lambda wc: run_settings(wc.run)["resources"]["runtime"],
     log:
         "logs/train_model/{run}.log",
     benchmark:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,23 +49,28 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
     and a job killed at any point resumes from it when run again with the same inputs and
     settings, ending with the same weights as an uninterrupted run. It is deleted at the end.
     """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # Mixed precision on a GPU; full precision on the CPU, where float16 autocast gains nothing.
+    amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     label_index = {name: i for i, name in enumerate(class_names)}
     train_videos = train_videos[train_videos["label"].isin(label_index)]
     val_videos = val_videos[val_videos["label"].isin(label_index)]
     if train_videos.empty:
         raise ValueError("no training videos belong to the kept source classes")
-    targets = torch.from_numpy(class_vectors).float()
+    targets = torch.from_numpy(class_vectors).float().to(device)
     dataset = TrainClips(train_videos, label_index, length=clip_cfg["frames"], stride=clip_cfg["stride"],
                          crop=clip_cfg["crop"], seed=seed)
     loader = DataLoader(dataset, batch_size=train_cfg["batch_size"], shuffle=True, drop_last=False,
                         num_workers=train_cfg["workers"], generator=torch.Generator().manual_seed(seed),
                         persistent_workers=train_cfg["workers"] > 0)
     arch = {k: v for k, v in model_cfg.items() if k not in ("arch", "dropout")}
-    model = create_e2e_model(model_cfg["arch"], class_vectors.shape[1], model_cfg["dropout"], **arch)
+    model = create_e2e_model(model_cfg["arch"], class_vectors.shape[1], model_cfg["dropout"], **arch).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
     # E2E's schedule: the learning rate drops tenfold at each milestone epoch.
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, train_cfg["lr_milestones"], gamma=0.1)
@@ -83,10 +89,13 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
             state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
             if state["fingerprint"] == fingerprint:
                 model.load_state_dict(state["model"])
+                scaler.load_state_dict(state["scaler"])
                 optimizer.load_state_dict(state["optimizer"])
                 scheduler.load_state_dict(state["scheduler"])
                 loader.generator.set_state(state["loader_generator"])
                 torch.set_rng_state(state["torch_rng"])
+                if state.get("cuda_rng") is not None and device.type == "cuda":
+                    torch.cuda.set_rng_state_all(state["cuda_rng"])
                 history, best, first_epoch = state["history"], state["best"], state["epoch"] + 1
                 log(f"resuming from {checkpoint_path} after epoch {state['epoch']}")
             else:
@@ -98,10 +107,13 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
         dataset.set_epoch(epoch)
         total, count = 0.0, 0
         for clips, labels in tqdm(loader, desc=f"epoch {epoch}", file=sys.stderr, mininterval=10, leave=False):
-            loss = (model(clips) - targets[labels]).pow(2).sum(dim=1).mean()
+            clips, labels = clips.to(device, non_blocking=True), labels.to(device)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                loss = (model(clips).float() - targets[labels]).pow(2).sum(dim=1).mean()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             total += loss.item() * len(labels)
             count += len(labels)
         lr = optimizer.param_groups[0]["lr"]
@@ -118,11 +130,13 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
         # Without held-out videos the last epoch is kept.
         if val_videos.empty or val_top1 > best["val_top1"]:
             best = {"epoch": epoch, "val_top1": val_top1,
-                    "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}
+                    "state_dict": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}}
         if checkpoint_path is not None:
             state = {"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(),
                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                     "scaler": scaler.state_dict(),
                      "loader_generator": loader.generator.get_state(), "torch_rng": torch.get_rng_state(),
+                     "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                      "history": history, "best": best}
             with atomic_output(checkpoint_path) as tmp:
                 torch.save(state, tmp)
