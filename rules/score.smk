@@ -19,7 +19,8 @@ def provenance(wildcards):
     datasets = [settings["source"], wildcards.target]
     return {
         "run": wildcards.run,
-        **settings,
+        # What a job asks a cluster for does not change the result, so it must not rerun scoring.
+        **{k: v for k, v in settings.items() if k != "resources"},
         "seed": config["seed"],
         "overlap": config["overlap"],
         "embedding_spec": embedding_spec(settings["embedding"]),

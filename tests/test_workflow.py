@@ -58,6 +58,13 @@ def test_a_second_run_with_nothing_changed_does_nothing(tiny_run):
     assert planned_jobs(snakemake(tiny_run, "-n")) == {}
 
 
+def test_changing_cluster_resources_reruns_nothing(tiny_run, tmp_path):
+    config = tiny_config()
+    config["runs"]["e2e_synthetic"]["resources"] = {"gpu": 1, "mem_mb": 32000, "runtime": 600}
+    changed = write_config(tmp_path / "resources.yaml", config)
+    assert planned_jobs(snakemake(tiny_run, "-n", "--configfile", str(changed))) == {}
+
+
 def test_changing_tau_reruns_the_overlap_stage_and_what_follows_only(tiny_run, tmp_path):
     changed = write_config(tmp_path / "tau.yaml", tiny_config(overlap={"tau": 0.2}))
     jobs = planned_jobs(snakemake(tiny_run, "-n", "--configfile", str(changed)))
