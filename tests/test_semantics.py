@@ -204,3 +204,10 @@ def test_unreadable_manifests_and_vector_files_are_named(tmp_path):
     (tmp_path / "vectors.bin").write_bytes(b"3 50\nball \x00\x01")
     with pytest.raises(ValueError, match=r"vectors.bin: cannot be read as a binary word2vec file"):
         load_word_vectors("word2vec", str(tmp_path / "vectors.bin"))
+
+
+def test_vectors_of_picks_rows_in_order_and_names_an_unknown_class():
+    emb = ClassEmbedding(["a", "b", "c"], [[]] * 3, np.eye(3, dtype=np.float32))
+    assert emb.vectors_of(["c", "a"]).tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(KeyError, match=r"\['zz'\] are not in this class embedding"):
+        emb.vectors_of(["a", "zz"])

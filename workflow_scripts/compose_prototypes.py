@@ -13,14 +13,14 @@ from zsar.semantics import read_class_embedding
 with h5py.File(snakemake.input.seen, "r") as f:
     seen_classes, seen = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
 seen_vectors = read_class_embedding(snakemake.input.seen_vectors)
-seen_vectors = seen_vectors.vectors[[seen_vectors.names.index(c) for c in seen_classes]]
+seen_vectors = seen_vectors.vectors_of(seen_classes)
 target = read_class_embedding(snakemake.input.target_vectors)
 p = snakemake.params
 with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
     f.create_dataset("seen_classes", data=np.array(seen_classes, dtype=object), dtype=STRING)
     f.attrs.update(K=p.K, d=p.d, epsilon=p.epsilon)
     for k, unseen in enumerate(read_json(snakemake.input.splits)["splits"]):
-        S = target.vectors[[target.names.index(c) for c in unseen]] @ seen_vectors.T
+        S = target.vectors_of(unseen) @ seen_vectors.T
         prototypes, A, relaxed = compose(S.astype(np.float64), seen.astype(np.float64), K=p.K, d=p.d, epsilon=p.epsilon)
         group = f.create_group(f"split_{k}")
         group.create_dataset("unseen_classes", data=np.array(unseen, dtype=object), dtype=STRING)

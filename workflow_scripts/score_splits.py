@@ -16,9 +16,9 @@ target = snakemake.wildcards.target
 vectors = read_class_embedding(snakemake.input.vectors)
 trained = torch.load(snakemake.input.model, map_location="cpu", weights_only=False, mmap=True)["classes"]
 source = read_class_embedding(snakemake.input.source_vectors)
-trained = ClassEmbedding(trained, [[]] * len(trained), source.vectors[[source.names.index(c) for c in trained]])
 try:
-    check_unseen(trained, vectors, snakemake.params.tau, target)
+    check_unseen(ClassEmbedding(trained, [[]] * len(trained), source.vectors_of(trained)), vectors,
+                 snakemake.params.tau, target)
 except ProtocolError as error:
     sys.exit(str(error))
 
@@ -29,8 +29,7 @@ per_split = []
 with h5py.File(snakemake.input.prototypes, "r") as f:
     for k, unseen in enumerate(splits["splits"]):
         group = f[f"split_{k}"]
-        class_vectors = vectors.vectors[[vectors.names.index(c) for c in unseen]]
-        result = score_split(videos, embeddings, unseen, class_vectors, group["prototypes"][:])
+        result = score_split(videos, embeddings, unseen, vectors.vectors_of(unseen), group["prototypes"][:])
         result["relaxed_prototypes"] = int(group["relaxed"][:].sum())
         per_split.append(result)
         print(f"split {k}: {result}", file=sys.stderr)

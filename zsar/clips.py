@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from zsar import sampling
+from zsar.index import decoder_message
 from zsar.io import atomic_output
 
 STRING = h5py.string_dtype()
@@ -67,7 +68,7 @@ def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_si
                 frames = decode_video(Path(root) / row.path, height, width)
             except Exception as error:  # a video the index could open but not decode in full
                 failed.append(row.video_id)
-                reasons.append(f"decord: {str(error).strip()[:200]}")
+                reasons.append(f"decord: {decoder_message(error, Path(root) / row.path)}")
                 log(f"could not decode {row.path}: {reasons[-1]}")
                 continue
             group.create_dataset(row.video_id, data=frames, chunks=(1, *frames.shape[1:]),

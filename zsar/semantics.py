@@ -125,6 +125,15 @@ class ClassEmbedding:
     tokens: list[list[str]]  # the words (or phrases, for sentence embeddings) each vector comes from
     vectors: np.ndarray      # (n_classes, dim), unit rows
 
+    def vectors_of(self, names) -> np.ndarray:
+        """The rows of `names`, in that order."""
+        row = {name: k for k, name in enumerate(self.names)}
+        missing = [n for n in names if n not in row]
+        if missing:
+            raise KeyError(f"classes {missing[:5]} are not in this class embedding; was it built from "
+                           "another version of the manifest? Rerun embed_classes.")
+        return self.vectors[[row[n] for n in names]]
+
 
 def load_word_vectors(kind: str, path: str | None = None):
     """A gensim KeyedVectors for an embedding spec from config.yaml.

@@ -69,8 +69,7 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
     loader = DataLoader(dataset, batch_size=train_cfg["batch_size"], shuffle=True, drop_last=False,
                         num_workers=train_cfg["workers"], generator=torch.Generator().manual_seed(seed),
                         persistent_workers=train_cfg["workers"] > 0)
-    arch = {k: v for k, v in model_cfg.items() if k not in ("arch", "dropout")}
-    model = create_e2e_model(model_cfg["arch"], class_vectors.shape[1], model_cfg["dropout"], **arch).to(device)
+    model = create_e2e_model(embed_dim=class_vectors.shape[1], **model_cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
     # E2E's schedule: the learning rate drops tenfold at each milestone epoch.
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, train_cfg["lr_milestones"], gamma=0.1)
@@ -157,8 +156,6 @@ def train_e2e(train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names:
 
 def load_e2e_model(path) -> torch.nn.Module:
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = checkpoint["model_cfg"]
-    arch = {k: v for k, v in cfg.items() if k not in ("arch", "dropout")}
-    model = create_e2e_model(cfg["arch"], checkpoint["embed_dim"], cfg["dropout"], **arch)
+    model = create_e2e_model(embed_dim=checkpoint["embed_dim"], **checkpoint["model_cfg"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()
