@@ -7,7 +7,8 @@ from functools import cache
 from snakemake.exceptions import WorkflowError
 
 from zsar.manifest import load_manifest, missing_data_message
-from zsar.sampling import resolve_sampling
+from zsar.sampling import PRESETS as SAMPLING_PRESETS, resolve_sampling
+from zsar.training import resolve as resolve_method
 
 DATA = config["data_root"]
 MANIFESTS = os.path.join(workflow.basedir, "data_manifest")
@@ -77,7 +78,15 @@ def embedding_spec(name):
 def run_settings(run):
     if run not in config["runs"]:
         raise WorkflowError(f"unknown run '{run}'; config.yaml defines: {', '.join(config['runs'])}")
-    settings = {**config["runs"][run], "sampling": resolve_sampling(config["runs"][run]["sampling"])}
+    settings = dict(config["runs"][run])
+    try:
+        settings["model"], settings["train"] = resolve_method(settings["method"], settings["model"], settings["train"])
+    except ValueError as error:
+        stop(f"run '{run}' in config.yaml: {error}")
+    # By default a run samples clips as its method's paper does.
+    preset = settings["model"].get("preset") if settings["method"] == "rest" else "e2e"
+    default = preset if preset in SAMPLING_PRESETS else "rest18"
+    settings["sampling"] = resolve_sampling({"preset": default, **settings["sampling"]})
     for dataset in [settings["source"], *settings["targets"]]:
         short_side = decode_settings(dataset)["short_side"]
         if settings["sampling"]["crop"] > short_side:

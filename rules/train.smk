@@ -17,6 +17,7 @@ rule train_model:
         model="models/{run}/model.pt",
         history="models/{run}/history.csv",
     params:
+        method=lambda wc: run_settings(wc.run)["method"],
         model=lambda wc: run_settings(wc.run)["model"],
         train=lambda wc: run_settings(wc.run)["train"],
         sampling=lambda wc: run_settings(wc.run)["sampling"],

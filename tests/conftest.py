@@ -23,7 +23,9 @@ TINY = {
                                               "synthetic": {"short_side": 32, "videos_per_shard": 20}}},
     "runs": {"e2e_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
                                "model": {"widths": [4, 8], "layers": [1, 1]},
-                               "train": {"epochs": 2, "batch_size": 8, "lr_milestones": []}}},
+                               "train": {"epochs": 2, "batch_size": 8, "lr_milestones": []}},
+             "rest_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
+                                "train": {"warmup_epochs": 1, "epochs": 1, "batch_size": 8}}},
     "splits": {"count": 3},
 }
 

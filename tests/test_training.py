@@ -1,4 +1,4 @@
-"""Training that survives SIGKILL: resume from the last checkpoint, same weights as without a kill."""
+"""Training both methods: resume after SIGKILL with the same weights, and several processes (DDP)."""
 
 import os
 import pickle
@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -17,7 +18,7 @@ from zsar.layouts import read_annotations_csv
 from zsar.synthetic import render_dataset
 
 CLASSES = [("ball falling", "ball", "falling"), ("box spinning", "box", "spinning"), ("ring growing", "ring", "growing")]
-RUNNER = "import pickle, sys; from zsar.training import train_e2e; train_e2e(**pickle.load(open(sys.argv[1], 'rb')))"
+RUNNER = "import pickle, sys; from zsar.training import train; train(**pickle.load(open(sys.argv[1], 'rb')))"
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +31,20 @@ def videos(tmp_path_factory):
     return shard_videos([root / "clips.h5"]).merge(table[["video_id", "split"]], on="video_id")
 
 
-def arguments(videos, out, **train):
+MODELS = {"e2e": {"arch": "r2plus1d", "widths": [4, 8], "layers": [1, 1], "dropout": 0.2},
+          "rest": {"preset": "tiny"}}
+TRAINING = {"e2e": {"epochs": 10, "batch_size": 4, "lr": 1e-3, "lr_milestones": [4]},
+            # a warm-up of 2 epochs, then 4 of joint training
+            "rest": {"warmup_epochs": 2, "epochs": 4, "batch_size": 4, "warmup_lr": 0.05, "lr": 1e-3}}
+
+
+def arguments(videos, out, method="e2e", **train):
     return {
+        "method": method,
         "train_videos": videos[videos["split"] == "train"], "val_videos": videos[videos["split"] == "val"],
         "class_names": [c[0] for c in CLASSES], "class_vectors": np.eye(3, 8, dtype=np.float32),
-        "model_cfg": {"arch": "r2plus1d", "widths": [4, 8], "layers": [1, 1], "dropout": 0.2},
-        "train_cfg": {"epochs": 10, "batch_size": 4, "lr": 1e-3, "weight_decay": 0.0, "lr_milestones": [4],
-                      "workers": 0, **train},
+        "class_tokens": [c[0].split() for c in CLASSES],
+        "model_cfg": MODELS[method], "train_cfg": {**TRAINING[method], **train},
         "clip_cfg": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
         "seed": 0, "threads": 1, "model_path": out / "model.pt", "history_path": out / "history.csv",
         "checkpoint_path": out / "checkpoint.pt",
@@ -49,13 +57,14 @@ def train(args, out):
                             stderr=subprocess.STDOUT, text=True)
 
 
-def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos, tmp_path):
+@pytest.mark.parametrize("method", ["e2e", "rest"])
+def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos, tmp_path, method):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     straight.mkdir()
     killed.mkdir()
-    assert train(arguments(videos, straight), straight).communicate() and (straight / "model.pt").exists()
+    assert train(arguments(videos, straight, method), straight).communicate() and (straight / "model.pt").exists()
 
-    process = train(arguments(videos, killed), killed)
+    process = train(arguments(videos, killed, method), killed)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         checkpoint = killed / "checkpoint.pt"
@@ -66,7 +75,7 @@ def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos
     assert process.wait() == -signal.SIGKILL
     assert not (killed / "model.pt").exists(), "training finished before it could be killed"
 
-    resumed = train(arguments(videos, killed), killed)
+    resumed = train(arguments(videos, killed, method), killed)
     log, _ = resumed.communicate()
     assert resumed.returncode == 0 and "resuming from" in log and "after epoch 1\n" not in log
     a = torch.load(straight / "model.pt", weights_only=False)
@@ -79,11 +88,47 @@ def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos
 
 
 def test_a_checkpoint_from_other_settings_is_not_resumed(videos, tmp_path):
-    from zsar.training import train_e2e
+    from zsar.training import train
 
     messages = []
-    train_e2e(**arguments(videos, tmp_path, epochs=1) | {"log": messages.append})
+    train(**arguments(videos, tmp_path, epochs=1) | {"log": messages.append})
     args = arguments(videos, tmp_path, epochs=2)
     torch.save({"fingerprint": "another run", "epoch": 1}, args["checkpoint_path"])
-    train_e2e(**args | {"log": messages.append})
-    assert any("written with other inputs or settings: starting afresh" in m for m in messages)
+    train(**args | {"log": messages.append})
+    assert any("written with other inputs, settings or process count: starting afresh" in m for m in messages)
+
+
+def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_epoch(videos, tmp_path):
+    from zsar.training import load_model, train
+
+    train(**arguments(videos, tmp_path, "rest") | {"log": lambda m: None})
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert history["phase"].tolist() == ["warmup"] * 2 + ["joint"] * 4
+    warmup, joint = history[history["phase"] == "warmup"], history[history["phase"] == "joint"]
+    # Each phase starts at its own learning rate and follows its own cosine down.
+    assert warmup["lr"].iloc[0] == 0.05 and joint["lr"].iloc[0] == 1e-3
+    assert joint["lr"].is_monotonic_decreasing and warmup["lr"].is_monotonic_decreasing
+    saved = torch.load(tmp_path / "model.pt", weights_only=False)
+    assert saved["method"] == "rest" and saved["epoch"] in joint["epoch"].tolist()
+    assert saved["vocabulary"] == sorted({w for name, _, _ in CLASSES for w in name.split()})
+    model = load_model(tmp_path / "model.pt")
+    assert model.embed(torch.zeros(2, 5, 3, 4, 28, 28)).shape == (2, model.embed_dim)
+
+
+def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(videos, tmp_path):
+    """gloo, 2 processes: each epoch covers every training video once between them, and a second
+    run with the same seed gives the same weights."""
+    from zsar.training import train
+
+    n_train = int((videos["split"] == "train").sum())
+    assert n_train % 2 == 0  # so DistributedSampler pads nothing
+    finals = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        out.mkdir()
+        train(**arguments(videos, out, epochs=3, processes=2) | {"log": lambda m: None})
+        history = pd.read_csv(out / "history.csv")
+        assert history["clips"].tolist() == [n_train] * 3
+        assert history["val_top1"].notna().all()
+        finals.append(torch.load(out / "model.pt", weights_only=False)["state_dict"])
+    assert all(torch.equal(finals[0][k], finals[1][k]) for k in finals[0])

@@ -3,6 +3,7 @@
 import json
 import re
 
+import h5py
 import pandas as pd
 import pytest
 
@@ -88,7 +89,7 @@ def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
 def test_two_fresh_runs_with_the_same_seed_give_identical_results(tiny_run, tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config())
     snakemake(tmp_path)
-    for name in ("synthetic_0_50.json", "synthetic_0_100.json"):
+    for name in ("synthetic_0_50.json", "synthetic_0_100.json", "rest_synthetic/synthetic_0_50.json"):
         assert (tmp_path / "results" / name).read_bytes() == (tiny_run / "results" / name).read_bytes()
 
 
@@ -124,7 +125,7 @@ def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_
     video.write_bytes(video.read_bytes()[:200])
     rerun = ("--forcerun", "index/synthetic.parquet")  # re-index the target only
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
-    assert jobs["index_videos"] == 1 and jobs["score_splits"] == 2
+    assert jobs["index_videos"] == 1 and jobs["score_splits"] == 3  # e2e 0/50 and 0/100, rest 0/50
     assert "train_model" not in jobs and "render_synthetic" not in jobs
     snakemake(tiny_run_copy, *rerun)
     result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
@@ -191,3 +192,13 @@ def test_an_unknown_dataset_in_a_target_stops_with_the_known_ones(tmp_path):
     result = snakemake(tmp_path, "-n", "results/ucf10_0_50.json", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "no manifest for dataset 'ucf10'" in result.stderr and "ucf101" in result.stderr
+
+
+def test_rest_runs_end_to_end_and_is_scored_by_composed_prototypes_only(tiny_run):
+    result = json.loads((tiny_run / "results/rest_synthetic/synthetic_0_50.json").read_text())
+    assert result["method"] == "rest" and "e2e" not in result
+    assert 0.0 <= result["prototypes"]["top1"]["mean"] <= 1.0 and result["n_splits"] == 3
+    with h5py.File(tiny_run / "features/rest_synthetic/synthetic/0.h5", "r") as f:
+        assert f["embedding"].shape == (20, 32)  # 20 videos per shard; the tiny preset's d_model
+    history = (tiny_run / "models/rest_synthetic/history.csv").read_text().splitlines()
+    assert [line.split(",")[1] for line in history[1:]] == ["warmup", "joint"]

@@ -6,12 +6,12 @@ import torch
 
 from zsar.clips import shard_videos
 from zsar.embed import embed_videos, file_sha256, write_features
-from zsar.training import load_e2e_model
+from zsar.training import load_model
 
 torch.set_num_threads(snakemake.threads)
 sampling = snakemake.params.sampling
 videos = shard_videos([snakemake.input.clips])
-embeddings = embed_videos(load_e2e_model(snakemake.input.model), videos, length=sampling["frames"],
+embeddings = embed_videos(load_model(snakemake.input.model), videos, length=sampling["frames"],
                           stride=sampling["stride"], crop=sampling["crop"], n_clips=sampling["test_clips"])
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model))
 print(f"embedded {len(videos)} videos", file=sys.stderr)

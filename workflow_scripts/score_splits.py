@@ -14,7 +14,8 @@ from zsar.semantics import ClassEmbedding, read_class_embedding
 
 target = snakemake.wildcards.target
 vectors = read_class_embedding(snakemake.input.vectors)
-trained = torch.load(snakemake.input.model, map_location="cpu", weights_only=False, mmap=True)["classes"]
+model = torch.load(snakemake.input.model, map_location="cpu", weights_only=False, mmap=True)
+trained, method = model["classes"], model.get("method", "e2e")
 source = read_class_embedding(snakemake.input.source_vectors)
 try:
     check_unseen(ClassEmbedding(trained, [[]] * len(trained), source.vectors_of(trained)), vectors,
@@ -29,7 +30,10 @@ per_split = []
 with h5py.File(snakemake.input.prototypes, "r") as f:
     for k, unseen in enumerate(splits["splits"]):
         group = f[f"split_{k}"]
-        result = score_split(videos, embeddings, unseen, vectors.vectors_of(unseen), group["prototypes"][:])
+        references = {"prototypes": group["prototypes"][:]}
+        if method == "e2e":  # only E2E embeds videos in the class word-vector space
+            references = {"e2e": vectors.vectors_of(unseen), **references}
+        result = score_split(videos, embeddings, unseen, references)
         result["relaxed_prototypes"] = int(group["relaxed"][:].sum())
         per_split.append(result)
         print(f"split {k}: {result}", file=sys.stderr)
@@ -42,6 +46,7 @@ write_json(snakemake.output[0], {
     "target": target,
     "protocol": splits["protocol"],
     "run": snakemake.wildcards.run,
+    "method": method,
     "n_splits": len(per_split),
     "unseen_classes_per_split": n_unseen,
     "chance_top1": 1.0 / n_unseen,

@@ -1,20 +1,29 @@
+import os
 import sys
-
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
 from zsar.clips import shard_videos
 from zsar.semantics import kept_classes, read_class_embedding
-from zsar.training import train_e2e
+from zsar.training import train
 
-index = pd.read_parquet(snakemake.input.index)
-videos = shard_videos(snakemake.input.clips).merge(index[["video_id", "split"]], on="video_id")
-kept = kept_classes(snakemake.input.overlap)
-vectors = read_class_embedding(snakemake.input.vectors)
-class_vectors = vectors.vectors_of(kept)
-train_e2e(videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept, class_vectors,
+
+def main():
+    log = open(snakemake.log[0], "w", buffering=1)
+    sys.stderr = log
+    os.dup2(log.fileno(), 2)  # processes started for DistributedDataParallel log here too
+    index = pd.read_parquet(snakemake.input.index)
+    videos = shard_videos(snakemake.input.clips).merge(index[["video_id", "split"]], on="video_id")
+    kept = kept_classes(snakemake.input.overlap)
+    embedding = read_class_embedding(snakemake.input.vectors)
+    row = {name: k for k, name in enumerate(embedding.names)}
+    train(snakemake.params.method, videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept,
+          class_vectors=embedding.vectors_of(kept), class_tokens=[embedding.tokens[row[c]] for c in kept],
           model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, clip_cfg=snakemake.params.sampling,
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
-          history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint,
-          log=lambda message: print(message, file=sys.stderr))
+          history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint)
+
+
+# Guarded: the processes DistributedDataParallel spawns import this file again.
+if __name__ == "__main__":
+    main()

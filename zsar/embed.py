@@ -22,9 +22,8 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
     loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips),
                         batch_size=batch_size)
     device = next(model.parameters()).device
-    out = [model(batch.to(device)).float().cpu() for batch in loader]
-    dim = model.head.out_features
-    return torch.cat(out).numpy().astype(np.float32) if out else np.zeros((0, dim), np.float32)
+    out = [model.embed(batch.to(device)).float().cpu() for batch in loader]
+    return torch.cat(out).numpy().astype(np.float32) if out else np.zeros((0, model.embed_dim), np.float32)
 
 
 def file_sha256(path) -> str:

@@ -84,12 +84,15 @@ class E2EModel(nn.Module):
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(backbone.out_dim, embed_dim)
+        self.embed_dim = embed_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 6:
             b, n = x.shape[:2]
             return self.forward(x.flatten(0, 1)).view(b, n, -1).mean(dim=1)
         return F.normalize(self.head(self.dropout(self.backbone(x))), dim=-1)
+
+    embed = forward  # what extraction calls on either method's model
 
 
 def create_e2e_model(arch: str, embed_dim: int, dropout: float = 0.5, **arch_kwargs) -> E2EModel:

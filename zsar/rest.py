@@ -105,10 +105,10 @@ def mask_words(words: torch.Tensor, pad_id: int, mask_id: int, p: float, generat
     Returns (masked words, bool tensor of the masked positions).
     """
     real = words != pad_id
-    chosen = (torch.rand(words.shape, generator=generator) < p) & real
+    chosen = (torch.rand(words.shape, generator=generator, device=words.device) < p) & real
     none = ~chosen.any(dim=1)
     if none.any():  # force one masked word per row that drew none
-        scores = torch.rand(words.shape, generator=generator).masked_fill(~real, -1.0)
+        scores = torch.rand(words.shape, generator=generator, device=words.device).masked_fill(~real, -1.0)
         pick = scores.argmax(dim=1)
         chosen[none, pick[none]] = True
     return words.masked_fill(chosen, mask_id), chosen
@@ -133,6 +133,7 @@ class ResT(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.classifier = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, n_classes))
         self.word_head = nn.Linear(d_model, vocab_size)
+        self.embed_dim = d_model
 
     def forward(self, clips: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """clips (B, 3, T, H, W), words (B, W) ids -> (LN(z_L^0) (B, d), word outputs (B, W, d))."""
@@ -150,17 +151,23 @@ class ResT(nn.Module):
         return self.norm(z[:, 0]), z[:, 1 + t:]
 
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """The video embedding LN(z_L^0) with input [CLS, frames, MASK]."""
+        """The video embedding LN(z_L^0) with input [CLS, frames, MASK].
+
+        clips (B, 3, T, H, W) -> (B, d); (B, N, 3, T, H, W) -> the mean over the N clips, (B, d).
+        """
+        if clips.dim() == 6:
+            b, n = clips.shape[:2]
+            return self.embed(clips.flatten(0, 1)).view(b, n, -1).mean(dim=1)
         mask = torch.full((clips.shape[0], 1), self.mask_id, dtype=torch.long, device=clips.device)
         return self.forward(clips, mask)[0]
 
-    def loss(self, clips, words, labels, *, p: float = 0.15, generator=None) -> torch.Tensor:
-        """CE of the classifier on LN(z_L^0) + 0.5 x the masked token loss."""
+    def loss(self, clips, words, labels, *, p: float = 0.15, mtl_weight: float = 0.5, generator=None):
+        """CE of the classifier on LN(z_L^0) + mtl_weight (ResT: 0.5) x the masked token loss."""
         masked, chosen = mask_words(words, self.pad_id, self.mask_id, p, generator)
         video, word_out = self.forward(clips, masked)
         ce = F.cross_entropy(self.classifier(video), labels)
         mtl = F.cross_entropy(self.word_head(word_out[chosen]), words[chosen])
-        return ce + 0.5 * mtl
+        return ce + mtl_weight * mtl
 
 
 def create_rest(preset: str, *, vocab_size: int, n_classes: int, **overrides) -> ResT:

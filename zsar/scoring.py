@@ -19,14 +19,19 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def score_split(videos: pd.DataFrame, embeddings: np.ndarray, unseen: list[str],
-                class_vectors: np.ndarray, prototypes: np.ndarray) -> dict:
-    """Top-1/top-5 of both paths over the videos whose label is among `unseen` (rows aligned)."""
+                references: dict[str, np.ndarray]) -> dict:
+    """Top-1/top-5 over the videos whose label is among `unseen` (rows aligned), per path.
+
+    `references` maps a path of PATHS to its (n_unseen, dim) rows in `unseen` order: the class
+    word vectors for "e2e" (only a model trained into the word-vector space has this path), the
+    composed prototypes for "prototypes".
+    """
     mask = videos["label"].isin(unseen).to_numpy()
     labels = videos.loc[mask, "label"].map({c: k for k, c in enumerate(unseen)}).to_numpy()
     x = _unit(embeddings[mask])
     out = {"n_videos": int(mask.sum())}
-    for path, references in (("e2e", class_vectors), ("prototypes", prototypes)):
-        acc = topk_accuracy(x @ _unit(references).T, labels, ks=(1, 5))
+    for path, rows in references.items():
+        acc = topk_accuracy(x @ _unit(rows).T, labels, ks=(1, 5))
         out[path] = {"top1": acc[1], "top5": acc[5]}
     return out
 
@@ -34,7 +39,7 @@ def score_split(videos: pd.DataFrame, embeddings: np.ndarray, unseen: list[str],
 def summarise(per_split: list[dict]) -> dict:
     return {path: {"description": PATHS[path],
                    **{k: mean_std([s[path][k] for s in per_split]) for k in ("top1", "top5")}}
-            for path in PATHS}
+            for path in PATHS if path in per_split[0]}
 
 
 class ProtocolError(ValueError):

@@ -13,7 +13,7 @@ def table(paths: list[str]) -> str:
              "|---|---|---|---|---|---|---|"]
     for path in paths:
         r = read_json(path)
-        for name in PATHS:
+        for name in (n for n in PATHS if n in r):
             top1, top5 = r[name]["top1"], r[name]["top5"]
             lines.append(
                 f"| {r['target']} | {r['protocol']} | {r['run']} | {name} | "
