@@ -39,7 +39,7 @@ rule make_splits:
 
 
 rule compose_prototypes:
-    """Unseen-class prototypes composed from seen ones by ResT's integer program, per split."""
+    """Unseen-class prototypes composed from seen ones by ResT's integer program, per split and variant."""
     input:
         seen="prototypes/{run}/seen.h5",
         splits="splits/{target}_{seen}_{unseen}.json",
@@ -51,6 +51,7 @@ rule compose_prototypes:
         K=config["compose"]["K"],
         epsilon=config["compose"]["epsilon"],
         d=config["compose"]["d"],
+        capacity=config["compose"]["capacity"],
     log:
         "logs/compose_prototypes/{run}/{target}_{seen}_{unseen}.log",
     benchmark:

@@ -6,6 +6,7 @@ def score_inputs(wildcards):
         "features": shard_files("features/{run}/{dataset}/{shard}.h5", wildcards.target, run=wildcards.run),
         "index": f"index/{wildcards.target}.parquet",
         "prototypes": "prototypes/{run}/{target}_{seen}_{unseen}.h5",
+        "seen": "prototypes/{run}/seen.h5",
         "splits": "splits/{target}_{seen}_{unseen}.json",
         "vectors": f"semantic/{embedding}/{wildcards.target}.h5",
         "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
@@ -32,13 +33,15 @@ def provenance(wildcards):
 
 
 rule score_splits:
-    """Top-1/top-5 of the word-vector and the prototype paths on every split."""
+    """Top-1/top-5, hubness, per-class accuracy and confusion of every path on every split."""
     input:
         unpack(score_inputs),
     output:
-        "results/{run}/{target}_{seen}_{unseen}.json",
+        json="results/{run}/{target}_{seen}_{unseen}.json",
+        confusion="results/{run}/{target}_{seen}_{unseen}.confusion.h5",
     params:
         tau=config["overlap"]["tau"],
+        K=config["compose"]["K"],
         config=provenance,
     log:
         "logs/score_splits/{run}/{target}_{seen}_{unseen}.log",
@@ -70,3 +73,41 @@ rule default_result:
         "logs/default_result/{target}_{seen}_{unseen}.benchmark.tsv"
     shell:
         "cp {input} {output}.tmp 2> {log} && mv {output}.tmp {output}"
+
+
+PROTOCOLS = ["0_50", "0_100"]
+
+
+rule tabulate_run:
+    """results/{run}/summary.csv: every target and protocol of a run, a row per path and variant."""
+    input:
+        lambda wc: [f"results/{wc.run}/{target}_{protocol}.json"
+                    for target in run_settings(wc.run)["targets"] for protocol in PROTOCOLS],
+    output:
+        "results/{run}/summary.csv",
+    log:
+        "logs/tabulate/{run}.log",
+    benchmark:
+        "logs/tabulate/{run}.benchmark.tsv"
+    run:
+        from zsar.summary import summary_table
+
+        summary_table(input).to_csv(output[0] + ".tmp", index=False)
+        os.replace(output[0] + ".tmp", output[0])
+
+
+rule tabulate:
+    """results/summary.csv: the runs in config's summary_runs side by side, on their shared splits."""
+    input:
+        lambda wc: [f"results/{run}/summary.csv" for run in config["summary_runs"]],
+    output:
+        "results/summary.csv",
+    log:
+        "logs/tabulate/all.log",
+    benchmark:
+        "logs/tabulate/all.benchmark.tsv"
+    run:
+        import pandas as pd
+
+        pd.concat([pd.read_csv(path) for path in input]).to_csv(output[0] + ".tmp", index=False)
+        os.replace(output[0] + ".tmp", output[0])

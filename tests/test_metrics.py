@@ -31,3 +31,40 @@ def test_shape_mismatch_is_an_error():
 
 def test_mean_std_is_population_std():
     assert mean_std([0.2, 0.4]) == pytest.approx({"mean": 0.3, "std": 0.1})
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    from zsar.metrics import confusion_matrix
+
+    assert confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 3).tolist() == \
+        [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+
+
+def test_hubness_skew_is_the_skewness_of_the_1_occurrence_counts():
+    from zsar.scoring import hubness_skew
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(200, 10))
+    scores[:, 3] += 1.0  # class 3 becomes a hub
+    counts = np.bincount(scores.argmax(axis=1), minlength=10).astype(float)
+    direct = ((counts - counts.mean()) ** 3).mean() / counts.std() ** 3
+    assert np.isclose(hubness_skew(scores), direct) and direct > 2
+    assert hubness_skew(np.eye(4)) == 0.0  # every class chosen once: no hub
+
+
+def test_score_split_reports_per_class_accuracy_and_the_reverse_path():
+    import pandas as pd
+
+    from zsar.scoring import score_split
+
+    videos = pd.DataFrame({"label": ["a", "a", "b", "c"]})
+    embeddings = np.array([[1.0, 0], [0.9, 0.1], [0, 1.0], [5.0, 5.0]])
+    prototypes = np.array([[1.0, 0], [0, 1.0]])
+    out = score_split(videos, embeddings, ["a", "b"], {"prototypes": prototypes},
+                      reverse={"seen_prototypes": np.eye(2), "seen_vectors": np.array([[0.0, 1.0], [1.0, 0.0]]),
+                               "unseen_vectors": prototypes, "K": 1})
+    assert out["n_videos"] == 3 and out["prototypes"]["top1"] == 1.0
+    assert out["prototypes"]["per_class_top1"] == {"a": 1.0, "b": 1.0}
+    assert out["prototypes"]["confusion"].tolist() == [[2, 0], [0, 1]]
+    # reverse: a video near seen 0 takes seen 0's word vector, which is unseen b's
+    assert out["reverse"]["top1"] == 0.0 and out["reverse"]["confusion"].tolist() == [[0, 2], [1, 0]]

@@ -76,3 +76,47 @@ def test_splits_are_seeded_halves_in_manifest_order():
     assert len(splits) == 10 and all(len(s) == 6 for s in splits)  # round(5.5) = 6
     assert all(s == sorted(s, key=classes.index) for s in splits)
     assert make_splits(classes, unseen_percent=100, count=10, seed=3) == [classes]
+
+
+def brute_force_coupled(S, allowed, d, capacity):
+    """The optimum over every binary A on the allowed positive cells (small problems only)."""
+    cells = [(j, i) for j, i in zip(*np.nonzero(allowed & (S > 0)))]
+    best, best_value = np.zeros_like(S, dtype=np.int8), 0.0
+    for bits in itertools.product((0, 1), repeat=len(cells)):
+        A = np.zeros_like(S, dtype=np.int8)
+        for bit, cell in zip(bits, cells):
+            A[cell] = bit
+        if (A.sum(axis=1) <= d).all() and (A.sum(axis=0) <= capacity).all() and (A * S).sum() > best_value:
+            best, best_value = A, (A * S).sum()
+    return best, best_value
+
+
+def test_the_capacity_constraint_couples_the_rows_and_cbc_finds_the_optimum():
+    # Both unseen classes want seen 0 most; with capacity 1 only one of them may have it.
+    S = np.array([[0.9, 0.5, 0.1], [0.8, 0.1, 0.7]])
+    A = solve_assignment(S, np.ones_like(S, dtype=bool), d=1, capacity=1)
+    assert A.tolist() == [[1, 0, 0], [0, 0, 1]]  # 0.9 + 0.7 beats 0.5 + 0.8
+    assert solve_assignment(S, np.ones_like(S, dtype=bool), d=1).tolist() == [[1, 0, 0], [1, 0, 0]]
+    rng = np.random.default_rng(1)
+    for _ in range(15):
+        S = rng.uniform(-0.2, 1.0, size=(3, 4))
+        allowed = rng.random((3, 4)) < 0.8
+        A = solve_assignment(S, allowed, d=2, capacity=1)
+        assert (A.sum(axis=0) <= 1).all() and (A.sum(axis=1) <= 2).all()
+        assert np.isclose((A * S).sum(), brute_force_coupled(S, allowed, 2, 1)[1])
+
+
+def test_table_8_variants_apply_their_constraints():
+    rng = np.random.default_rng(0)
+    S, seen = rng.uniform(0.05, 1.0, size=(4, 8)), rng.normal(size=(8, 5))
+    _, A_none, _ = compose(S, seen, K=2, d=1, epsilon=0.9, variant="prototypes_no_constraint")
+    assert A_none.all()  # every positive relation is used
+    _, A_I, _ = compose(S, seen, K=2, d=1, epsilon=0.9, variant="prototypes_I")
+    assert (A_I.sum(axis=1) == 2).all()  # the K nearest, no limit d
+    nearest, lam = constraint_masks(S, 2, 0.9)
+    _, A_all, relaxed = compose(S, seen, K=2, d=1, epsilon=0.9, variant="prototypes")
+    assert (A_all[~relaxed] <= (nearest & lam)[~relaxed]).all() and (A_all.sum(axis=1) <= 1).all()
+    _, A_cap, _ = compose(S, seen, K=8, d=3, epsilon=0.0, variant="prototypes_capacity", capacity=1)
+    assert (A_cap.sum(axis=0) <= 1).all()
+    with pytest.raises(ValueError, match="unknown composition variant 'fancy'"):
+        compose(S, seen, K=2, d=1, epsilon=0.5, variant="fancy")

@@ -4,6 +4,7 @@ import json
 import re
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -79,7 +80,7 @@ def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
     model_mtime = model.stat().st_mtime_ns
     write_config(tiny_run_copy / "config.yaml", tiny_config(compose={"d": 1}))
     assert set(planned_jobs(snakemake(tiny_run_copy, "-n"))) == \
-        {"compose_prototypes", "score_splits", "default_result", "all"}
+        {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all"}
     snakemake(tiny_run_copy)
     assert model.stat().st_mtime_ns == model_mtime
     result = json.loads((tiny_run_copy / "results/synthetic_0_50.json").read_text())
@@ -89,7 +90,8 @@ def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
 def test_two_fresh_runs_with_the_same_seed_give_identical_results(tiny_run, tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config())
     snakemake(tmp_path)
-    for name in ("synthetic_0_50.json", "synthetic_0_100.json", "rest_synthetic/synthetic_0_50.json"):
+    for name in ("synthetic_0_50.json", "synthetic_0_100.json", "rest_synthetic/synthetic_0_50.json",
+                 "summary.csv"):
         assert (tmp_path / "results" / name).read_bytes() == (tiny_run / "results" / name).read_bytes()
 
 
@@ -125,7 +127,7 @@ def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_
     video.write_bytes(video.read_bytes()[:200])
     rerun = ("--forcerun", "index/synthetic.parquet")  # re-index the target only
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
-    assert jobs["index_videos"] == 1 and jobs["score_splits"] == 3  # e2e 0/50 and 0/100, rest 0/50
+    assert jobs["index_videos"] == 1 and jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
     assert "train_model" not in jobs and "render_synthetic" not in jobs
     snakemake(tiny_run_copy, *rerun)
     result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
@@ -202,3 +204,22 @@ def test_rest_runs_end_to_end_and_is_scored_by_composed_prototypes_only(tiny_run
         assert f["embedding"].shape == (20, 32)  # 20 videos per shard; the tiny preset's d_model
     history = (tiny_run / "models/rest_synthetic/history.csv").read_text().splitlines()
     assert [line.split(",")[1] for line in history[1:]] == ["warmup", "joint"]
+
+
+def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(tiny_run):
+    table = pd.read_csv(tiny_run / "results/summary.csv")
+    e2e = table[table["run"] == "e2e_synthetic"]
+    rest = table[table["run"] == "rest_synthetic"]
+    variants = ["prototypes", "prototypes_no_constraint", "prototypes_I", "prototypes_II_III",
+                "prototypes_capacity", "reverse"]
+    assert e2e[e2e["protocol"] == "0/50"]["path"].tolist() == ["e2e", *variants]
+    assert rest[rest["protocol"] == "0/50"]["path"].tolist() == variants
+    assert set(table["protocol"]) == {"0/50", "0/100"} and (table["n_splits"][table["protocol"] == "0/50"] == 3).all()
+    result = json.loads((tiny_run / "results/rest_synthetic/synthetic_0_50.json").read_text())
+    split = result["splits"][0]
+    assert sorted(split["prototypes"]["per_class_top1"]) == sorted(json.loads(
+        (tiny_run / "splits/synthetic_0_50.json").read_text())["splits"][0])
+    with h5py.File(tiny_run / "results/rest_synthetic/synthetic_0_50.confusion.h5", "r") as f:
+        confusion = f["split_0/prototypes"][:]
+        assert confusion.shape == (10, 10) and confusion.sum() == split["n_videos"]
+        assert np.isclose(np.trace(confusion) / confusion.sum(), split["prototypes"]["top1"])

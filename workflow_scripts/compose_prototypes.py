@@ -7,7 +7,7 @@ import numpy as np
 
 from zsar.clips import STRING
 from zsar.io import atomic_output, read_json
-from zsar.prototypes import compose
+from zsar.prototypes import VARIANTS, compose
 from zsar.semantics import read_class_embedding
 
 with h5py.File(snakemake.input.seen, "r") as f:
@@ -18,15 +18,19 @@ target = read_class_embedding(snakemake.input.target_vectors)
 p = snakemake.params
 with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
     f.create_dataset("seen_classes", data=np.array(seen_classes, dtype=object), dtype=STRING)
-    f.attrs.update(K=p.K, d=p.d, epsilon=p.epsilon)
+    f.attrs.update(K=p.K, d=p.d, epsilon=p.epsilon, capacity=p.capacity)
     for k, unseen in enumerate(read_json(snakemake.input.splits)["splits"]):
         S = target.vectors_of(unseen) @ seen_vectors.T
-        prototypes, A, relaxed = compose(S.astype(np.float64), seen.astype(np.float64), K=p.K, d=p.d, epsilon=p.epsilon)
         group = f.create_group(f"split_{k}")
         group.create_dataset("unseen_classes", data=np.array(unseen, dtype=object), dtype=STRING)
         group.create_dataset("S", data=S)
-        group.create_dataset("A", data=A)
-        group.create_dataset("prototypes", data=prototypes)
-        group.create_dataset("relaxed", data=relaxed)
-        print(f"split {k}: {int(A.sum())} seen prototypes used for {len(unseen)} unseen classes, "
-              f"{int(relaxed.sum())} rows relaxed to their nearest seen class", file=sys.stderr)
+        for variant in VARIANTS:
+            prototypes, A, relaxed = compose(S.astype(np.float64), seen.astype(np.float64), K=p.K, d=p.d,
+                                             epsilon=p.epsilon, variant=variant, capacity=p.capacity)
+            out = group.create_group(variant)
+            out.create_dataset("A", data=A)
+            out.create_dataset("prototypes", data=prototypes)
+            out.create_dataset("relaxed", data=relaxed)
+            print(f"split {k} {variant}: {int(A.sum())} seen prototypes used for {len(unseen)} unseen classes, "
+                  f"at most {int(A.sum(axis=0).max())} uses of one seen class, "
+                  f"{int(relaxed.sum())} rows relaxed to their nearest seen class", file=sys.stderr)

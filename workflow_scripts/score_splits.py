@@ -3,13 +3,16 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import h5py
+import numpy as np
 import pandas as pd
 import torch
 
 from zsar.embed import read_features
-from zsar.io import read_json, write_json
+from zsar.clips import STRING
+from zsar.io import atomic_output, read_json, write_json
+from zsar.prototypes import VARIANTS
 from zsar.provenance import code_version
-from zsar.scoring import ProtocolError, check_unseen, score_split, summarise
+from zsar.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise
 from zsar.semantics import ClassEmbedding, read_class_embedding
 
 target = snakemake.wildcards.target
@@ -26,23 +29,38 @@ except ProtocolError as error:
 videos, embeddings = read_features(snakemake.input.features)
 index = pd.read_parquet(snakemake.input.index)
 splits = read_json(snakemake.input.splits)
-per_split = []
+with h5py.File(snakemake.input.seen, "r") as f:
+    seen_classes, seen_prototypes = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
+per_split, confusions = [], {}
 with h5py.File(snakemake.input.prototypes, "r") as f:
     for k, unseen in enumerate(splits["splits"]):
         group = f[f"split_{k}"]
-        references = {"prototypes": group["prototypes"][:]}
+        references = {variant: group[variant]["prototypes"][:] for variant in VARIANTS}
         if method == "e2e":  # only E2E embeds videos in the class word-vector space
             references = {"e2e": vectors.vectors_of(unseen), **references}
-        result = score_split(videos, embeddings, unseen, references)
-        result["relaxed_prototypes"] = int(group["relaxed"][:].sum())
+        reverse = {"seen_prototypes": seen_prototypes, "seen_vectors": source.vectors_of(seen_classes),
+                   "unseen_vectors": vectors.vectors_of(unseen), "K": snakemake.params.K}
+        result = score_split(videos, embeddings, unseen, references, reverse)
+        for path in PATHS:
+            if path in result:
+                confusions[f"split_{k}/{path}"] = result[path].pop("confusion")
+        result["relaxed_prototypes"] = {v: int(group[v]["relaxed"][:].sum()) for v in VARIANTS}
         per_split.append(result)
-        print(f"split {k}: {result}", file=sys.stderr)
+        print(f"split {k} top-1: " + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result),
+              file=sys.stderr)
+
+with atomic_output(snakemake.output.confusion) as tmp, h5py.File(tmp, "w") as f:
+    f.attrs["rows"], f.attrs["columns"] = "true class", "predicted class"
+    for k, unseen in enumerate(splits["splits"]):
+        f.create_dataset(f"split_{k}/classes", data=np.array(unseen, dtype=object), dtype=STRING)
+    for name, matrix in confusions.items():
+        f.create_dataset(name, data=matrix)
 
 n_unseen = len(splits["splits"][0])
 not_scored = index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id", "path", "problem"]].fillna("")
 # The index opened these but decoding failed; decode_clips' log has the reason.
 not_scored.loc[not_scored["problem"] == "", "problem"] = f"not decoded: see logs/decode_clips/{snakemake.wildcards.target}/"
-write_json(snakemake.output[0], {
+write_json(snakemake.output.json, {
     "target": target,
     "protocol": splits["protocol"],
     "run": snakemake.wildcards.run,

@@ -25,3 +25,9 @@ def mean_std(values) -> dict[str, float]:
     """Mean and population standard deviation (numpy's default, ddof=0) over splits."""
     values = np.asarray(values, dtype=np.float64)
     return {"mean": float(values.mean()), "std": float(values.std())}
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts: row = true class, column = predicted class."""
+    return np.bincount(np.asarray(labels) * n_classes + np.asarray(predicted),
+                       minlength=n_classes * n_classes).reshape(n_classes, n_classes)

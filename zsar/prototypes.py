@@ -9,6 +9,11 @@ A[j, i] selects which seen prototypes compose unseen prototype j, maximising sum
 Prototype_j = sum_i A S proto_i / sum_i A S. Only positive S can weigh a prototype, so
 entries with S <= 0 are never selected. A row that the constraints leave empty falls back to its
 single nearest seen class, and is reported as relaxed.
+
+VARIANTS holds ResT's Table 8 ablations (no constraint, I only, II+III, all) and one none of the
+papers has: `capacity`, all three constraints plus at most `capacity` unseen prototypes per seen
+class (sum_j A[j, i] <= capacity). It couples the rows, so the problem no longer splits into one
+top-d choice per unseen class, and it limits how far one seen class can become a hub.
 """
 
 from __future__ import annotations
@@ -53,17 +58,36 @@ def constraint_masks(S: np.ndarray, K: int, epsilon: float) -> tuple[np.ndarray,
     return nearest, lam
 
 
-def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int) -> np.ndarray:
-    """The binary A maximising sum(S * A) over allowed entries with at most d ones per row (CBC)."""
+# Which constraints each composition variant applies: I, II, III, and the capacity constraint.
+VARIANTS = {
+    "prototypes": {"I": True, "II": True, "III": True, "capacity": False},  # ResT, all constraints
+    "prototypes_no_constraint": {"I": False, "II": False, "III": False, "capacity": False},
+    "prototypes_I": {"I": True, "II": False, "III": False, "capacity": False},
+    "prototypes_II_III": {"I": False, "II": True, "III": True, "capacity": False},
+    "prototypes_capacity": {"I": True, "II": True, "III": True, "capacity": True},
+}
+
+
+def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int | None, capacity: int | None = None) -> np.ndarray:
+    """The binary A maximising sum(S * A) over allowed entries with S > 0, with at most d ones per
+    row and at most `capacity` per column (either None: unbounded), solved by CBC."""
+    if d is None and capacity is None:  # nothing couples the cells: every allowed positive one is taken
+        return (allowed & (S > 0)).astype(np.int8)
     problem = pulp.LpProblem("relatedness_transfer", pulp.LpMaximize)
     cells = [(j, i) for j, i in zip(*np.nonzero(allowed & (S > 0)))]
     x = {cell: problem.add_variable(f"a_{cell[0]}_{cell[1]}", cat="Binary") for cell in cells}
     problem += pulp.lpSum(float(S[cell]) * var for cell, var in x.items())
     rows: dict[int, list] = {}
-    for (j, _), var in x.items():
+    columns: dict[int, list] = {}
+    for (j, i), var in x.items():
         rows.setdefault(j, []).append(var)
-    for j, row in rows.items():
-        problem += pulp.lpSum(row) <= d, f"at_most_d_{j}"
+        columns.setdefault(i, []).append(var)
+    if d is not None:
+        for j, row in rows.items():
+            problem += pulp.lpSum(row) <= d, f"at_most_d_{j}"
+    if capacity is not None:
+        for i, column in columns.items():
+            problem += pulp.lpSum(column) <= capacity, f"capacity_{i}"
     A = np.zeros_like(S, dtype=np.int8)
     if not x:
         return A
@@ -79,10 +103,21 @@ def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int) -> np.ndarray:
     return A
 
 
-def compose(S: np.ndarray, seen: np.ndarray, *, K: int, d: int, epsilon: float):
+def compose(S: np.ndarray, seen: np.ndarray, *, K: int, d: int, epsilon: float, variant: str = "prototypes",
+            capacity: int | None = None):
     """Composed unseen prototypes (unit rows), the selection A, and which rows were relaxed."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown composition variant {variant!r}; use one of {', '.join(VARIANTS)}")
+    use = VARIANTS[variant]
+    if use["capacity"] and capacity is None:
+        raise ValueError(f"variant {variant!r} needs a capacity")
     nearest, lam = constraint_masks(S, K, epsilon)
-    A = solve_assignment(S, nearest & lam, d)
+    allowed = np.ones_like(S, dtype=bool)
+    if use["I"]:
+        allowed &= nearest
+    if use["II"]:
+        allowed &= lam
+    A = solve_assignment(S, allowed, d if use["III"] else None, capacity if use["capacity"] else None)
     relaxed = A.sum(axis=1) == 0
     for j in np.nonzero(relaxed)[0]:
         A[j, int(S[j].argmax())] = 1

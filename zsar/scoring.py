@@ -1,16 +1,23 @@
-"""Split-wise zero-shot scoring of the two paths: word vectors (E2E) and composed prototypes (ResT)."""
+"""Split-wise zero-shot scoring: word vectors (E2E), composed prototypes (ResT) and its variants."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import skew
 
-from zsar.metrics import mean_std, topk_accuracy
+from zsar.metrics import confusion_matrix, mean_std, topk_accuracy
 from zsar.semantics import ClassEmbedding, near_pairs
 
 PATHS = {
     "e2e": "nearest class word vector (E2E)",
-    "prototypes": "nearest composed prototype (ResT semantic relatedness transfer)",
+    "prototypes": "nearest composed prototype, constraints I+II+III (ResT semantic relatedness transfer)",
+    "prototypes_no_constraint": "nearest composed prototype, no constraint (ResT Table 8)",
+    "prototypes_I": "nearest composed prototype, constraint I only (ResT Table 8)",
+    "prototypes_II_III": "nearest composed prototype, constraints II+III (ResT Table 8)",
+    "prototypes_capacity": "nearest composed prototype, I+II+III and a capacity per seen class (zsar)",
+    "reverse": "reverse transfer in the semantic space: the word vectors of a video's K nearest seen "
+               "prototypes, weighted by similarity, against the unseen word vectors (ResT Table 8)",
 }
 
 
@@ -18,27 +25,60 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def hubness_skew(scores: np.ndarray) -> float:
+    """Skewness of the 1-occurrence distribution: how often each class is the top-scored one.
+
+    A few classes that take most videos (hubs) give a large positive skew (ResT supp. eq. 4).
+    """
+    occurrences = np.bincount(np.asarray(scores).argmax(axis=1), minlength=np.asarray(scores).shape[1])
+    return float(skew(occurrences)) if occurrences.std() > 0 else 0.0
+
+
+def reverse_transfer_scores(x: np.ndarray, seen_prototypes: np.ndarray, seen_vectors: np.ndarray,
+                            unseen_vectors: np.ndarray, K: int) -> np.ndarray:
+    """Scores of unit video embeddings `x` against unseen classes through the semantic space.
+
+    Each video becomes the similarity-weighted mean of the word vectors of its K most similar seen
+    prototypes (positive similarities only), compared by cosine with the unseen word vectors.
+    """
+    sims = x @ _unit(seen_prototypes).T
+    keep = np.zeros_like(sims, dtype=bool)
+    np.put_along_axis(keep, np.argsort(-sims, axis=1, kind="stable")[:, :K], True, axis=1)
+    weights = np.where(keep & (sims > 0), sims, 0.0)
+    return _unit(weights @ seen_vectors) @ _unit(unseen_vectors).T
+
+
 def score_split(videos: pd.DataFrame, embeddings: np.ndarray, unseen: list[str],
-                references: dict[str, np.ndarray]) -> dict:
-    """Top-1/top-5 over the videos whose label is among `unseen` (rows aligned), per path.
+                references: dict[str, np.ndarray], reverse: dict | None = None) -> dict:
+    """Per path, over the videos whose label is among `unseen` (rows aligned): top-1, top-5, the
+    hubness skew, per-class top-1, and (under "confusion") the confusion matrix, true x predicted.
 
     `references` maps a path of PATHS to its (n_unseen, dim) rows in `unseen` order: the class
     word vectors for "e2e" (only a model trained into the word-vector space has this path), the
-    composed prototypes for "prototypes".
+    composed prototypes for the "prototypes*" paths. `reverse`, with keys seen_prototypes,
+    seen_vectors, unseen_vectors and K, adds the "reverse" path.
     """
     mask = videos["label"].isin(unseen).to_numpy()
     labels = videos.loc[mask, "label"].map({c: k for k, c in enumerate(unseen)}).to_numpy()
     x = _unit(embeddings[mask])
+    scores = {path: x @ _unit(rows).T for path, rows in references.items()}
+    if reverse is not None:
+        scores["reverse"] = reverse_transfer_scores(x, **reverse)
     out = {"n_videos": int(mask.sum())}
-    for path, rows in references.items():
-        acc = topk_accuracy(x @ _unit(rows).T, labels, ks=(1, 5))
-        out[path] = {"top1": acc[1], "top5": acc[5]}
+    for path, path_scores in scores.items():
+        acc = topk_accuracy(path_scores, labels, ks=(1, 5))
+        confusion = confusion_matrix(labels, path_scores.argmax(axis=1), len(unseen))
+        with np.errstate(invalid="ignore"):
+            per_class = np.diag(confusion) / confusion.sum(axis=1)
+        out[path] = {"top1": acc[1], "top5": acc[5], "hubness_skew": hubness_skew(path_scores),
+                     "per_class_top1": {c: (None if np.isnan(a) else float(a)) for c, a in zip(unseen, per_class)},
+                     "confusion": confusion}
     return out
 
 
 def summarise(per_split: list[dict]) -> dict:
     return {path: {"description": PATHS[path],
-                   **{k: mean_std([s[path][k] for s in per_split]) for k in ("top1", "top5")}}
+                   **{k: mean_std([s[path][k] for s in per_split]) for k in ("top1", "top5", "hubness_skew")}}
             for path in PATHS if path in per_split[0]}
 
 

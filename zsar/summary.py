@@ -1,27 +1,56 @@
-"""Print results JSON files as a table: `python -m zsar.summary results/*.json`."""
+"""Results as tables, a row per run, target, protocol and path (ResT Table 8 variants included).
+
+    python -m zsar.summary results/*.json                 # print a markdown table
+    python -m zsar.summary --csv out.csv results/*.json   # write the same rows as CSV
+"""
 
 from __future__ import annotations
 
-import sys
+import argparse
+
+import pandas as pd
 
 from zsar.io import read_json
 from zsar.scoring import PATHS
 
 
-def table(paths: list[str]) -> str:
-    lines = ["| target | protocol | run | path | top-1 (%) | top-5 (%) | chance top-1 (%) |",
-             "|---|---|---|---|---|---|---|"]
+def summary_table(paths) -> pd.DataFrame:
+    """Accuracies in %, mean and std over splits, with the mean hubness skew and chance."""
+    rows = []
     for path in paths:
         r = read_json(path)
         for name in (n for n in PATHS if n in r):
-            top1, top5 = r[name]["top1"], r[name]["top5"]
-            lines.append(
-                f"| {r['target']} | {r['protocol']} | {r['run']} | {name} | "
-                f"{100 * top1['mean']:.1f} ± {100 * top1['std']:.1f} | "
-                f"{100 * top5['mean']:.1f} ± {100 * top5['std']:.1f} | {100 * r['chance_top1']:.1f} |"
-            )
+            rows.append({
+                "run": r["run"], "method": r.get("method", "e2e"), "target": r["target"],
+                "protocol": r["protocol"], "path": name,
+                "top1": round(100 * r[name]["top1"]["mean"], 2), "top1_std": round(100 * r[name]["top1"]["std"], 2),
+                "top5": round(100 * r[name]["top5"]["mean"], 2), "top5_std": round(100 * r[name]["top5"]["std"], 2),
+                "hubness_skew": round(r[name]["hubness_skew"]["mean"], 3) if "hubness_skew" in r[name] else None,
+                "chance_top1": round(100 * r["chance_top1"], 2), "n_splits": r["n_splits"],
+            })
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| target | protocol | run | path | top-1 (%) | top-5 (%) | hubness skew | chance top-1 (%) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples(index=False):
+        lines.append(f"| {r.target} | {r.protocol} | {r.run} | {r.path} | {r.top1:.1f} ± {r.top1_std:.1f} | "
+                     f"{r.top5:.1f} ± {r.top5_std:.1f} | {r.hubness_skew:.2f} | {r.chance_top1:.1f} |")
     return "\n".join(lines)
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Tabulate zsar results JSON files.")
+    parser.add_argument("results", nargs="+")
+    parser.add_argument("--csv", help="write the table to this CSV file instead of printing it")
+    args = parser.parse_args()
+    table = summary_table(args.results)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    else:
+        print(markdown(table))
+
+
 if __name__ == "__main__":
-    print(table(sys.argv[1:]))
+    main()

@@ -1,0 +1,136 @@
+"""Benchmark (issue 6): training clips per second for each preset, with the clip-cache loader against
+in-memory tensors, to show whether the loader holds the device back.
+
+Each preset trains with its paper's sampling (E2E: 16 frames at 112; ResT-18/34/101: 16/8/4 frames at
+224) on a clip cache of smooth synthetic frames written the way decode_clips writes them. A step is
+forward, backward and optimizer step of the real loss (E2E's regression; ResT's joint CE + 0.5 MTL).
+"cache" reads every batch through TrainClips and a DataLoader; "memory" reuses one batch already on
+the device. A ratio near 1 means the loader keeps up.
+
+    .venv/bin/python benchmarks/train_throughput.py [--presets e2e rest18 ...] [--batch 4] [--steps 3]
+
+On the CPU the full presets take minutes; pass --batch/--steps to trade time for precision. On a
+GPU, mixed precision is used as in training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from zsar import sampling
+from zsar.clips import STRING, TrainClips, shard_videos
+from zsar.training import E2ETraining, ResTTraining, resolve
+
+N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 48
+PRESETS = ("e2e", "rest18", "rest34", "rest101")
+
+
+def write_cache(path: Path, short_side: int) -> pd.DataFrame:
+    """A shard of N_VIDEOS videos at a 4:3 aspect, smooth moving gradients with a little noise."""
+    height, width = short_side, round(short_side * 4 / 3)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:height, :width]
+    with h5py.File(path, "w") as f:
+        group, ids, labels = f.create_group("frames"), [], []
+        for v in range(N_VIDEOS):
+            phase = rng.uniform(0, 6.3, 3)
+            frames = np.stack([
+                np.stack([127 + 120 * np.sin(xx / 17.0 + yy / 23.0 + 0.2 * t + phase[c]) for c in range(3)], -1)
+                for t in range(N_FRAMES)])
+            frames = (frames + rng.normal(0, 4, frames.shape)).clip(0, 255).astype(np.uint8)
+            group.create_dataset(f"v{v}", data=frames, chunks=(1, *frames.shape[1:]), compression="lzf")
+            ids.append(f"v{v}")
+            labels.append(f"class{v % N_CLASSES}")
+        f.create_dataset("video_id", data=np.array(ids, dtype=object), dtype=STRING)
+        f.create_dataset("label", data=np.array(labels, dtype=object), dtype=STRING)
+    return shard_videos([path])
+
+
+def trainer_for(preset: str, classes: list[str]):
+    if preset == "e2e":
+        model, train = resolve("e2e", {}, {})
+        return E2ETraining(classes, np.eye(N_CLASSES, 300, dtype=np.float32), model, train)
+    model, train = resolve("rest", {"preset": preset}, {})
+    return ResTTraining(classes, [[c, c + 1] for c in range(N_CLASSES)], [f"w{i}" for i in range(N_CLASSES + 1)],
+                        model, train)
+
+
+def clips_per_second(step, optimizer, batches, device, amp, steps: int) -> float:
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    done, started = 0, None
+    for k, (clips, labels) in enumerate(batches):
+        if k == 1:  # the first step (allocation, workers starting) is not timed
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            started, done = time.perf_counter(), 0
+        clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+            loss = step(clips, labels)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        done += len(labels)
+        if k == steps:
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return done / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
+    parser.add_argument("--batch", type=int, default=2, help="clips per step (papers: 22 for E2E, 16 for ResT)")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for the cache loader")
+    args = parser.parse_args()
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    amp = device.type == "cuda"
+    torch.manual_seed(0)
+    folder = Path(tempfile.mkdtemp())
+    caches = {}
+    print(f"device: {torch.cuda.get_device_name() if amp else f'CPU, {torch.get_num_threads()} threads'}; "
+          f"batch {args.batch}, {args.steps} timed steps, {args.workers} loader workers")
+    print(f"{'preset':<9}{'frames x crop':>15}{'cache (clips/s)':>17}{'memory (clips/s)':>18}{'ratio':>7}")
+    for preset in args.presets:
+        clip = sampling.PRESETS[preset]
+        short_side = clip["crop"] + clip["crop"] // 7  # as decode_clips caches: a little above the crop
+        if short_side not in caches:
+            caches[short_side] = write_cache(folder / f"cache{short_side}.h5", short_side)
+        videos = caches[short_side]
+        classes = sorted(videos["label"].unique())
+        trainer = trainer_for(preset, classes)
+        phase = trainer.phases[-1]
+        net = trainer.build().to(device).train()
+        step = trainer.loss_module(net, phase, device)
+        optimizer, _ = trainer.optimizer(net, phase)
+        dataset = TrainClips(videos, {c: i for i, c in enumerate(classes)}, length=clip["frames"],
+                             stride=clip["stride"], crop=clip["crop"], seed=0)
+        loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers,
+                            pin_memory=amp, drop_last=True, persistent_workers=args.workers > 0)
+
+        def cached():
+            while True:
+                yield from loader
+
+        first = next(iter(loader))
+        in_memory = (first[0].to(device), first[1].to(device))
+        clips_per_second(step, optimizer, iter(lambda: in_memory, None), device, amp, 1)  # warm up both sides
+        memory = clips_per_second(step, optimizer, iter(lambda: in_memory, None), device, amp, args.steps)
+        cache = clips_per_second(step, optimizer, cached(), device, amp, args.steps)
+        print(f"{preset:<9}{clip['frames']:>8} x {clip['crop']:<4}{cache:>17.2f}{memory:>18.2f}{cache / memory:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()
