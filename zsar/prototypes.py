@@ -103,6 +103,17 @@ def solve_assignment(S: np.ndarray, allowed: np.ndarray, d: int | None, capacity
     return A
 
 
+def allowed_cells(S: np.ndarray, K: int, epsilon: float, variant: str) -> np.ndarray:
+    """The cells a variant's constraints I and II leave open."""
+    nearest, lam = constraint_masks(S, K, epsilon)
+    allowed = np.ones_like(S, dtype=bool)
+    if VARIANTS[variant]["I"]:
+        allowed &= nearest
+    if VARIANTS[variant]["II"]:
+        allowed &= lam
+    return allowed
+
+
 def compose(S: np.ndarray, seen: np.ndarray, *, K: int, d: int, epsilon: float, variant: str = "prototypes",
             capacity: int | None = None):
     """Composed unseen prototypes (unit rows), the selection A, and which rows were relaxed."""
@@ -111,13 +122,8 @@ def compose(S: np.ndarray, seen: np.ndarray, *, K: int, d: int, epsilon: float, 
     use = VARIANTS[variant]
     if use["capacity"] and capacity is None:
         raise ValueError(f"variant {variant!r} needs a capacity")
-    nearest, lam = constraint_masks(S, K, epsilon)
-    allowed = np.ones_like(S, dtype=bool)
-    if use["I"]:
-        allowed &= nearest
-    if use["II"]:
-        allowed &= lam
-    A = solve_assignment(S, allowed, d if use["III"] else None, capacity if use["capacity"] else None)
+    A = solve_assignment(S, allowed_cells(S, K, epsilon, variant), d if use["III"] else None,
+                         capacity if use["capacity"] else None)
     relaxed = A.sum(axis=1) == 0
     for j in np.nonzero(relaxed)[0]:
         A[j, int(S[j].argmax())] = 1
