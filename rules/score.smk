@@ -41,7 +41,6 @@ rule score_splits:
         confusion="results/{run}/{target}_{seen}_{unseen}.confusion.h5",
     params:
         tau=config["overlap"]["tau"],
-        K=config["compose"]["K"],
         config=provenance,
     log:
         "logs/score_splits/{run}/{target}_{seen}_{unseen}.log",

@@ -27,6 +27,7 @@ TINY = {
              "rest_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
                                 "train": {"warmup_epochs": 1, "epochs": 1, "batch_size": 8}}},
     "splits": {"count": 3},
+    "compose": {"grid": {"epsilon": [0.5], "K": [3, 5], "d": [1, 3]}},
 }
 
 

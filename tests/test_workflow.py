@@ -78,7 +78,7 @@ def test_changing_tau_reruns_the_overlap_stage_and_what_follows_only(tiny_run, t
 def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
     model = tiny_run_copy / "models/e2e_synthetic/model.pt"
     model_mtime = model.stat().st_mtime_ns
-    write_config(tiny_run_copy / "config.yaml", tiny_config(compose={"d": 1}))
+    write_config(tiny_run_copy / "config.yaml", tiny_config(compose={"select": "fixed", "d": 1}))
     assert set(planned_jobs(snakemake(tiny_run_copy, "-n"))) == \
         {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all"}
     snakemake(tiny_run_copy)

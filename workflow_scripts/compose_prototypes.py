@@ -16,17 +16,21 @@ seen_vectors = read_class_embedding(snakemake.input.seen_vectors)
 seen_vectors = seen_vectors.vectors_of(seen_classes)
 target = read_class_embedding(snakemake.input.target_vectors)
 p = snakemake.params
+# The cross-validated choice (prototypes/{run}/composition.json), or config's fixed values.
+chosen = read_json(snakemake.input.selection)["chosen"] if "selection" in snakemake.input.keys() else p.fixed
+K, epsilon, d = chosen["K"], chosen["epsilon"], chosen["d"]
+print(f"K={K} epsilon={epsilon} d={d} capacity={p.capacity}", file=sys.stderr)
 with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
     f.create_dataset("seen_classes", data=np.array(seen_classes, dtype=object), dtype=STRING)
-    f.attrs.update(K=p.K, d=p.d, epsilon=p.epsilon, capacity=p.capacity)
+    f.attrs.update(K=K, d=d, epsilon=epsilon, capacity=p.capacity)
     for k, unseen in enumerate(read_json(snakemake.input.splits)["splits"]):
         S = target.vectors_of(unseen) @ seen_vectors.T
         group = f.create_group(f"split_{k}")
         group.create_dataset("unseen_classes", data=np.array(unseen, dtype=object), dtype=STRING)
         group.create_dataset("S", data=S)
         for variant in VARIANTS:
-            prototypes, A, relaxed = compose(S.astype(np.float64), seen.astype(np.float64), K=p.K, d=p.d,
-                                             epsilon=p.epsilon, variant=variant, capacity=p.capacity)
+            prototypes, A, relaxed = compose(S.astype(np.float64), seen.astype(np.float64), K=K, d=d,
+                                             epsilon=epsilon, variant=variant, capacity=p.capacity)
             out = group.create_group(variant)
             out.create_dataset("A", data=A)
             out.create_dataset("prototypes", data=prototypes)

@@ -33,13 +33,14 @@ with h5py.File(snakemake.input.seen, "r") as f:
     seen_classes, seen_prototypes = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
 per_split, confusions = [], {}
 with h5py.File(snakemake.input.prototypes, "r") as f:
+    composition = {k: f.attrs[k].item() for k in ("K", "epsilon", "d", "capacity")}
     for k, unseen in enumerate(splits["splits"]):
         group = f[f"split_{k}"]
         references = {variant: group[variant]["prototypes"][:] for variant in VARIANTS}
         if method == "e2e":  # only E2E embeds videos in the class word-vector space
             references = {"e2e": vectors.vectors_of(unseen), **references}
         reverse = {"seen_prototypes": seen_prototypes, "seen_vectors": source.vectors_of(seen_classes),
-                   "unseen_vectors": vectors.vectors_of(unseen), "K": snakemake.params.K}
+                   "unseen_vectors": vectors.vectors_of(unseen), "K": int(f.attrs["K"])}
         result = score_split(videos, embeddings, unseen, references, reverse)
         for path in PATHS:
             if path in result:
@@ -71,6 +72,7 @@ write_json(snakemake.output.json, {
     "videos_scored": len(videos),
     "videos_not_scored": not_scored.to_dict(orient="records"),
     **summarise(per_split),
+    "composition": composition,  # the (epsilon, K, d) used: cross-validated on seen classes, or fixed
     "splits": per_split,
     "config": snakemake.params.config,
     "code_version": code_version(),

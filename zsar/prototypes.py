@@ -146,3 +146,42 @@ def make_splits(classes: list[str], *, unseen_percent: int, count: int, seed: in
         chosen = set(rng.choice(len(classes), n_unseen, replace=False).tolist())
         splits.append([c for k, c in enumerate(classes) if k in chosen])  # manifest order
     return splits
+
+
+def cross_validate(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray,
+                   labels: np.ndarray, grid: dict, *, folds: int = 5, seed: int = 0):
+    """Choose (epsilon, K, d) by k-fold cross-validation over the seen classes only (ResT).
+
+    The seen classes are dealt into `folds` folds. For each fold, its classes play the unseen
+    ones: their prototypes are composed from the other folds' prototypes (all constraints), and
+    `embeddings` of their videos (`labels`: row indices into the seen classes) are labelled by the
+    nearest composed prototype. Returns a list of {epsilon, K, d, top1 (mean over folds), fold_top1}
+    in grid order, and the first entry with the best mean top-1.
+    """
+    n = len(seen_prototypes_)
+    if n < 2 * folds:
+        raise ValueError(f"{n} seen classes are too few for {folds}-fold cross-validation")
+    order = np.random.default_rng(seed).permutation(n)
+    fold_of = np.empty(n, dtype=int)
+    fold_of[order] = np.arange(n) % folds
+    x = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    rows = []
+    for epsilon in grid["epsilon"]:
+        for K in grid["K"]:
+            for d in grid["d"]:
+                fold_top1 = []
+                for f in range(folds):
+                    unseen, seen = np.flatnonzero(fold_of == f), np.flatnonzero(fold_of != f)
+                    S = seen_vectors[unseen] @ seen_vectors[seen].T
+                    protos, _, _ = compose(S, seen_prototypes_[seen], K=K, d=d, epsilon=epsilon)
+                    members = np.isin(labels, unseen)
+                    if not members.any():
+                        continue
+                    predicted = unseen[(x[members] @ protos.T).argmax(axis=1)]
+                    fold_top1.append(float((predicted == labels[members]).mean()))
+                if not fold_top1:
+                    raise ValueError("no video of a seen class to cross-validate on")
+                rows.append({"epsilon": epsilon, "K": K, "d": d, "top1": float(np.mean(fold_top1)),
+                             "fold_top1": fold_top1})
+    best = max(rows, key=lambda r: r["top1"])  # max keeps the first of equals: grid order decides ties
+    return rows, best
