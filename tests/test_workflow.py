@@ -223,3 +223,15 @@ def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(t
         confusion = f["split_0/prototypes"][:]
         assert confusion.shape == (10, 10) and confusion.sum() == split["n_videos"]
         assert np.isclose(np.trace(confusion) / confusion.sum(), split["prototypes"]["top1"])
+
+
+def test_kinetics_zsar_splits_are_the_published_ones_and_other_protocols_are_named(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    snakemake(tmp_path, "splits/kineticszsar_60_160.json")
+    splits = json.loads((tmp_path / "splits/kineticszsar_60_160.json").read_text())
+    assert splits["protocol"] == "60/160" and len(splits["splits"]) == len(splits["validation"]) == 3
+    for test, val in zip(splits["splits"], splits["validation"]):
+        assert len(test) == 160 and len(val) == 60 and not set(test) & set(val)
+        assert len(set(test) | set(val)) == 220
+    result = snakemake(tmp_path, "splits/kineticszsar_10_20.json", check=False)
+    assert result.returncode != 0 and "kineticszsar_60_160 for its published splits" in result.stdout + result.stderr
