@@ -7,6 +7,7 @@ rule extract_embeddings:
         "features/{run}/{dataset}/{shard}.h5",
     params:
         sampling=lambda wc: run_settings(wc.run)["sampling"],
+        per_clip=config["extract"]["per_clip"],
     threads: 1
     log:
         "logs/extract_embeddings/{run}/{dataset}/{shard}.log",
@@ -14,3 +15,20 @@ rule extract_embeddings:
         "logs/extract_embeddings/{run}/{dataset}/{shard}.benchmark.tsv"
     script:
         "../workflow_scripts/extract_embeddings.py"
+
+
+rule merge_features:
+    """features/{run}/{dataset}.h5: a dataset's feature shards in one file."""
+    input:
+        lambda wc: shard_files("features/{run}/{dataset}/{shard}.h5", wc.dataset, run=wc.run),
+    output:
+        "features/{run}/{dataset}.h5",
+    log:
+        "logs/merge_features/{run}/{dataset}.log",
+    benchmark:
+        "logs/merge_features/{run}/{dataset}.benchmark.tsv"
+    run:
+        from zsar.embed import merge_features
+
+        with open(log[0], "w") as handle:
+            print(f"{merge_features(input, output[0])} videos from {len(input)} shards", file=handle)

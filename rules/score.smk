@@ -3,7 +3,7 @@ def score_inputs(wildcards):
     require_data([settings["source"], wildcards.target])
     embedding = settings["embedding"]
     return {
-        "features": shard_files("features/{run}/{dataset}/{shard}.h5", wildcards.target, run=wildcards.run),
+        "features": "features/{run}/{target}.h5",
         "index": f"index/{wildcards.target}.parquet",
         "prototypes": "prototypes/{run}/{target}_{seen}_{unseen}.h5",
         "seen": "prototypes/{run}/seen.h5",

@@ -132,3 +132,23 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
         assert history["val_top1"].notna().all()
         finals.append(torch.load(out / "model.pt", weights_only=False)["state_dict"])
     assert all(torch.equal(finals[0][k], finals[1][k]) for k in finals[0])
+
+
+def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
+    from zsar.embed import embed_videos, merge_features, read_features, write_features
+    from zsar.models import create_e2e_model
+
+    torch.manual_seed(0)
+    model = create_e2e_model("r2plus1d", 8, widths=[4, 8], layers=[1, 1])
+    kw = {"length": 4, "stride": 2, "crop": 28, "n_clips": 3}
+    mean = embed_videos(model, videos, **kw)
+    again, clips = embed_videos(model, videos, per_clip=True, **kw)
+    assert clips.shape == (len(videos), 3, 8) and np.array_equal(mean, again)
+    assert np.allclose(clips.mean(axis=1), mean, atol=1e-6)
+    half = len(videos) // 2
+    for k, part in enumerate((slice(0, half), slice(half, None))):
+        write_features(tmp_path / f"{k}.h5", videos["video_id"][part], videos["label"][part], mean[part], "abc",
+                       clips[part])
+    assert merge_features([tmp_path / "0.h5", tmp_path / "1.h5"], tmp_path / "all.h5") == len(videos)
+    merged, embeddings = read_features(tmp_path / "all.h5")
+    assert merged["video_id"].tolist() == videos["video_id"].tolist() and np.array_equal(embeddings, mean)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -16,14 +17,27 @@ from zsar.io import atomic_output
 
 @torch.no_grad()
 def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int,
-                 batch_size: int = 8) -> np.ndarray:
-    """(n_videos, embed_dim) float32: the mean of each video's clip embeddings."""
+                 batch_size: int = 8, per_clip: bool = False):
+    """(n_videos, embed_dim) float32: the mean of each video's clip embeddings.
+
+    With per_clip, also the clip embeddings themselves, (n_videos, n_clips, embed_dim).
+    """
     model.eval()
     loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips),
                         batch_size=batch_size)
     device = next(model.parameters()).device
-    out = [model.embed(batch.to(device)).float().cpu() for batch in loader]
-    return torch.cat(out).numpy().astype(np.float32) if out else np.zeros((0, model.embed_dim), np.float32)
+    means, clips = [], []
+    for batch in loader:
+        b, n = batch.shape[:2]
+        embedded = model.embed(batch.flatten(0, 1).to(device)).float().view(b, n, -1)
+        means.append(embedded.mean(dim=1).cpu())
+        if per_clip:
+            clips.append(embedded.cpu())
+    dim = model.embed_dim
+    mean = torch.cat(means).numpy() if means else np.zeros((0, dim), np.float32)
+    if not per_clip:
+        return mean
+    return mean, (torch.cat(clips).numpy() if clips else np.zeros((0, n_clips, dim), np.float32))
 
 
 def file_sha256(path) -> str:
@@ -34,16 +48,34 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def write_features(path, video_ids, labels, embeddings: np.ndarray, model_sha256: str) -> None:
+def write_features(path, video_ids, labels, embeddings: np.ndarray, model_sha256: str,
+                   clip_embeddings: np.ndarray | None = None) -> None:
+    """video_id, label, embedding (n, dim) and, when given, clip_embedding (n, n_clips, dim)."""
     with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("video_id", data=np.array(video_ids, dtype=object), dtype=STRING)
         f.create_dataset("label", data=np.array(labels, dtype=object), dtype=STRING)
         f.create_dataset("embedding", data=embeddings)
+        if clip_embeddings is not None:
+            f.create_dataset("clip_embedding", data=clip_embeddings)
         f.attrs["model_sha256"] = model_sha256
+
+
+def merge_features(paths, out_path) -> int:
+    """One file of a dataset's feature shards, in shard order; clip embeddings kept if all have them."""
+    videos, embeddings = read_features(paths)
+    clips = []
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            clips.append(f["clip_embedding"][:] if "clip_embedding" in f else None)
+            checksum = f.attrs["model_sha256"]
+    clip_embeddings = np.concatenate(clips) if clips and all(c is not None for c in clips) else None
+    write_features(out_path, videos["video_id"], videos["label"], embeddings, checksum, clip_embeddings)
+    return len(videos)
 
 
 def read_features(paths) -> tuple[pd.DataFrame, np.ndarray]:
     """Concatenate feature shards: a table of video_id/label and the (n, dim) embeddings."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     tables, arrays, checksums = [], [], set()
     for path in paths:
         with h5py.File(path, "r") as f:
