@@ -100,7 +100,8 @@ rule tabulate_run:
 
 
 rule tabulate:
-    """results/summary.csv: the runs in config's summary_runs side by side, on their shared splits."""
+    """results/summary.csv: the runs in config's summary_runs side by side, on their shared splits,
+    laid out as the papers' tables (a row per method, run and path; columns per target and protocol)."""
     input:
         lambda wc: [f"results/{run}/summary.csv" for run in config["summary_runs"]],
     output:
@@ -112,5 +113,8 @@ rule tabulate:
     run:
         import pandas as pd
 
-        pd.concat([pd.read_csv(path) for path in input]).to_csv(output[0] + ".tmp", index=False)
+        from zsar.summary import papers_layout
+
+        table = papers_layout(pd.concat([pd.read_csv(path) for path in input], ignore_index=True))
+        table.to_csv(output[0] + ".tmp", index=False)
         os.replace(output[0] + ".tmp", output[0])

@@ -207,14 +207,20 @@ def test_rest_runs_end_to_end_and_is_scored_by_composed_prototypes_only(tiny_run
 
 
 def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(tiny_run):
-    table = pd.read_csv(tiny_run / "results/summary.csv")
-    e2e = table[table["run"] == "e2e_synthetic"]
-    rest = table[table["run"] == "rest_synthetic"]
+    e2e = pd.read_csv(tiny_run / "results/e2e_synthetic/summary.csv")
+    rest = pd.read_csv(tiny_run / "results/rest_synthetic/summary.csv")
     variants = ["prototypes", "prototypes_no_constraint", "prototypes_I", "prototypes_II_III",
                 "prototypes_capacity", "reverse"]
     assert e2e[e2e["protocol"] == "0/50"]["path"].tolist() == ["e2e", *variants]
     assert rest[rest["protocol"] == "0/50"]["path"].tolist() == variants
-    assert set(table["protocol"]) == {"0/50", "0/100"} and (table["n_splits"][table["protocol"] == "0/50"] == 3).all()
+    assert set(e2e["protocol"]) == {"0/50", "0/100"} and (e2e["n_splits"][e2e["protocol"] == "0/50"] == 3).all()
+    # results/summary.csv: the papers' layout, a row per method and path, columns per target and protocol
+    wide = pd.read_csv(tiny_run / "results/summary.csv")
+    assert wide["path"].tolist() == ["e2e", *variants, *variants]
+    assert wide["method"].tolist() == ["e2e"] * 7 + ["rest"] * 6
+    assert list(wide.columns[3:6]) == ["synthetic 0/50 top-1", "synthetic 0/50 top-5", "synthetic 0/50 hubness"]
+    top1 = e2e.set_index(["protocol", "path"]).loc[("0/50", "e2e")]
+    assert wide.loc[0, "synthetic 0/50 top-1"] == f"{top1['top1']:.1f} ± {top1['top1_std']:.1f}"
     result = json.loads((tiny_run / "results/rest_synthetic/synthetic_0_50.json").read_text())
     split = result["splits"][0]
     assert sorted(split["prototypes"]["per_class_top1"]) == sorted(json.loads(

@@ -31,6 +31,25 @@ def summary_table(paths) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def papers_layout(table: pd.DataFrame) -> pd.DataFrame:
+    """The papers' layout (E2E Tables 1-2, ResT Table 8): a row per method, run and path; for each
+    target and protocol, top-1 and top-5 as "mean ± std" and the hubness skew."""
+    if table.empty:
+        return table
+    cells = table.assign(
+        dataset=table["target"] + " " + table["protocol"],
+        **{"top-1": table["top1"].map("{:.1f}".format) + " ± " + table["top1_std"].map("{:.1f}".format),
+           "top-5": table["top5"].map("{:.1f}".format) + " ± " + table["top5_std"].map("{:.1f}".format),
+           "hubness": table["hubness_skew"].map("{:.2f}".format)})
+    order = list(dict.fromkeys(cells["dataset"]))
+    wide = cells.pivot_table(index=["method", "run", "path"], columns="dataset",
+                             values=["top-1", "top-5", "hubness"], aggfunc="first", sort=False)
+    wide = wide.reindex(columns=[(m, d) for d in order for m in ("top-1", "top-5", "hubness")])
+    wide.columns = [f"{d} {m}" for m, d in wide.columns]
+    rows = list(dict.fromkeys(zip(table["method"], table["run"], table["path"])))
+    return wide.reindex(rows).reset_index()
+
+
 def markdown(table: pd.DataFrame) -> str:
     lines = ["| target | protocol | run | path | top-1 (%) | top-5 (%) | hubness skew | chance top-1 (%) |",
              "|---|---|---|---|---|---|---|---|"]
