@@ -1,7 +1,18 @@
 # zsar: zero-shot action recognition as a cached Snakemake DAG. See README.md.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# HDF5's file locks fail or hang on many network file systems (NFS, Lustre); every HDF5 file here
+# has one writer, which writes under a temporary name, so locking buys nothing. Jobs sent to a
+# cluster get the variable too (envvars).
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+
+
+envvars:
+    "HDF5_USE_FILE_LOCKING",
 
 
 configfile: "config.yaml"

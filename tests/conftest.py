@@ -48,9 +48,9 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, check: bool = True, command=SNAKEMAKE) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+    result = subprocess.run([*command, "--directory", str(workdir), "--cores", "2", *args],
                             capture_output=True, text=True, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -1,0 +1,51 @@
+"""Rerunning one stage: what Snakemake reruns, and what it leaves alone (README, "Rerunning one stage")."""
+
+import shutil
+import sys
+
+from conftest import REPO, snakemake, tiny_config, write_config
+from test_workflow import planned_jobs
+
+DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all"}
+
+
+def test_forcerun_one_rule_reruns_it_and_what_depends_on_it_only(tiny_run):
+    jobs = planned_jobs(snakemake(tiny_run, "-n", "--forcerun", "compose_prototypes"))
+    assert set(jobs) == DOWNSTREAM_OF_COMPOSE
+    assert jobs["compose_prototypes"] == 4  # two runs x two protocols
+
+
+def test_until_stops_after_the_named_rule(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    jobs = planned_jobs(snakemake(tmp_path, "-n", "--until", "train_model"))
+    assert jobs["train_model"] == 2 and jobs["decode_clips"] >= 2
+    assert not {"extract_embeddings", "compose_prototypes", "score_splits"} & set(jobs)
+
+
+def copy_workflow(to):
+    for name in ("Snakefile", "config.schema.yaml"):
+        shutil.copy(REPO / name, to / name)
+    for folder in ("rules", "workflow_scripts", "data_manifest"):
+        shutil.copytree(REPO / folder, to / folder)
+    return to / "Snakefile"
+
+
+def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
+    workflow = copy_workflow(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    write_config(work / "config.yaml", tiny_config())
+    run = [sys.executable, "-m", "snakemake", "--snakefile", str(workflow)]
+    target = "splits/synthetic_0_50.json"
+
+    def dry():
+        return planned_jobs(snakemake(work, "-n", target, command=run))
+
+    snakemake(work, target, command=run)
+    assert dry() == {}
+    (tmp_path / "workflow_scripts/score_splits.py").write_text(
+        (tmp_path / "workflow_scripts/score_splits.py").read_text() + "\n# another stage's change\n")
+    assert dry() == {}
+    (tmp_path / "workflow_scripts/make_splits.py").write_text(
+        (tmp_path / "workflow_scripts/make_splits.py").read_text() + "\n# a change\n")
+    assert dry() == {"make_splits": 1}
