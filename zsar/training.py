@@ -317,7 +317,7 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
     history, best, first_epoch = [], {"val_top1": -1.0}, 1
     fingerprint = _fingerprint(method=method, model_cfg=model_cfg, train_cfg=train_cfg, clip_cfg=clip_cfg,
                                seed=seed, classes=class_names,
-                               vectors=class_vectors if class_vectors is not None else class_tokens,
+                               vectors=class_vectors, tokens=class_tokens,
                                train=sorted(train_videos["video_id"]), val=sorted(val_videos["video_id"]))
     resumed = None
     if checkpoint_path is not None:
