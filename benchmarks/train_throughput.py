@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from zsar import sampling
 from zsar.clips import STRING, TrainClips, shard_videos
-from zsar.training import E2ETraining, ResTTraining, resolve
+from zsar.training import E2ETraining, ResTTraining, resolve, train_step
 
 N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 48
 PRESETS = ("e2e", "rest18", "rest34", "rest101")
@@ -72,13 +72,7 @@ def clips_per_second(step, optimizer, batches, device, amp, steps: int) -> float
             if device.type == "cuda":
                 torch.cuda.synchronize()
             started, done = time.perf_counter(), 0
-        clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-            loss = step(clips, labels)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        train_step(step, optimizer, scaler, clips, labels, device, amp)
         done += len(labels)
         if k == steps:
             break

@@ -234,6 +234,19 @@ def _embed(model, videos, clip_cfg) -> np.ndarray:
                         crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"])
 
 
+def train_step(step, optimizer, scaler, clips, labels, device, amp: bool) -> torch.Tensor:
+    """One optimizer step on a batch: forward the loss module (float16 autocast when amp), backward
+    through the gradient scaler, step. Returns the loss."""
+    clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+    with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+        loss = step(clips, labels)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -359,13 +372,7 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
             total = torch.zeros(2, dtype=torch.float64)  # loss sum, clip count
             for clips, labels in tqdm(loader, desc=f"epoch {epoch} ({phase.name})", file=sys.stderr,
                                       mininterval=10, leave=False, disable=rank != 0):
-                clips, labels = clips.to(device, non_blocking=True), labels.to(device)
-                with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                    loss = step(clips, labels)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
+                loss = train_step(step, optimizer, scaler, clips, labels, device, amp)
                 total += torch.tensor([loss.item() * len(labels), len(labels)], dtype=torch.float64)
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
