@@ -1,7 +1,10 @@
 # zsar: zero-shot action recognition as a cached Snakemake DAG. See README.md.
 import os
+import sys
 
 from snakemake.utils import min_version, validate
+
+from zsar.io import YAMLFileError, load_yaml
 
 min_version("9.0")
 
@@ -13,6 +16,13 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 envvars:
     "HDF5_USE_FILE_LOCKING",
+
+# Snakemake reports a broken config file without its name or line; say where it breaks.
+if os.path.exists("config.yaml"):
+    try:
+        load_yaml("config.yaml")
+    except YAMLFileError as error:
+        sys.exit(f"zsar: {error}")
 
 
 configfile: "config.yaml"

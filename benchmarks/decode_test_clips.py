@@ -9,7 +9,6 @@ their default thread counts. Target: ratio (decord / ffmpeg) at most 1.0.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile

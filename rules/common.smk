@@ -1,17 +1,19 @@
-# Helpers shared by the rules: manifests, shard counts, run settings and the data check.
+# Helpers shared by the rules: manifests, shard counts, run settings, config and target checks.
+import difflib
 import math
 import os
 import sys
 from functools import cache
-
-from snakemake.exceptions import WorkflowError
 
 from zsar.manifest import load_manifest, missing_data_message
 from zsar.sampling import PRESETS as SAMPLING_PRESETS, resolve_sampling
 from zsar.training import resolve as resolve_method
 
 DATA = config["data_root"]
-MANIFESTS = os.path.join(workflow.basedir, "data_manifest")
+# Relative to the working directory, so that moving or copying a project (workflow and results
+# together) leaves every input path as it was and reruns nothing.
+MANIFESTS = os.path.relpath(os.path.join(workflow.basedir, "data_manifest"))
+DATASETS = sorted(name[: -len(".yaml")] for name in os.listdir(MANIFESTS) if name.endswith(".yaml"))
 RENDERED = sorted(config["synthetic"]["videos_per_class"])
 
 
@@ -67,8 +69,8 @@ def shard_files(pattern, dataset, **fields):
 
 def embedding_spec(name):
     if name not in config["embeddings"]:
-        raise WorkflowError(f"unknown embedding '{name}'; config.yaml's 'embeddings' defines: "
-                            f"{', '.join(config['embeddings'])}")
+        stop(f"unknown embedding '{name}'{did_you_mean(name, config['embeddings'])}; config.yaml's "
+             f"'embeddings' defines: {', '.join(config['embeddings'])}")
     spec = dict(config["embeddings"][name])
     if "path" in spec:
         spec["path"] = os.path.expanduser(spec["path"])
@@ -77,7 +79,7 @@ def embedding_spec(name):
 
 def run_settings(run):
     if run not in config["runs"]:
-        raise WorkflowError(f"unknown run '{run}'; config.yaml defines: {', '.join(config['runs'])}")
+        stop(f"there is no run '{run}'{did_you_mean(run, config['runs'])}.\n{valid_targets()}")
     settings = dict(config["runs"][run])
     try:
         settings["model"], settings["train"] = resolve_method(settings["method"], settings["model"], settings["train"])
@@ -94,10 +96,8 @@ def run_settings(run):
                  f"short side of {short_side}: set decode.overrides.{dataset}.short_side in config.yaml to "
                  f"at least {settings['sampling']['crop']}.")
     if settings["embedding"] not in config["embeddings"]:
-        raise WorkflowError(
-            f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's "
-            f"'embeddings' does not define ({', '.join(config['embeddings'])})"
-        )
+        stop(f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's 'embeddings' "
+             f"does not define ({', '.join(config['embeddings'])})")
     return settings
 
 
@@ -122,3 +122,66 @@ def require_data(datasets):
     message = missing_data_message([manifest(d) for d in datasets], DATA)
     if message:
         stop(message)
+
+
+def did_you_mean(name, known):
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_config_names():
+    """Stop when a config key or value names a dataset or run that does not exist.
+
+    JSON schema checks the shape of the config; these names it cannot know, and a misspelt one
+    would otherwise be silently ignored (an override that never applies).
+    """
+    def known(where, names, choices, what):
+        for name in names:
+            if name not in choices:
+                stop(f"config: {where} names '{name}', which is not {what}{did_you_mean(name, choices)}. "
+                     f"Known: {', '.join(choices)}.")
+
+    known("decode.overrides", config["decode"]["overrides"], DATASETS, "a dataset (data_manifest/)")
+    known("synthetic.videos_per_class", RENDERED, DATASETS, "a dataset (data_manifest/)")
+    for name in RENDERED:
+        if manifest(name)["kind"] != "rendered":
+            stop(f"config: synthetic.videos_per_class names '{name}', which is not a rendered dataset; "
+                 f"rendered: {', '.join(d for d in DATASETS if d.startswith('synth'))}.")
+    known("default_run", config["default_run"], DATASETS, "a dataset (data_manifest/)")
+    known("default_run values", config["default_run"].values(), list(config["runs"]), "a run in 'runs'")
+    known("summary_runs", config["summary_runs"], list(config["runs"]), "a run in 'runs'")
+    for run, settings in config["runs"].items():
+        known(f"runs.{run}.source/targets", [settings["source"], *settings["targets"]], DATASETS,
+              "a dataset (data_manifest/)")
+
+
+def protocols_of(target):
+    """The protocols a target may be asked for: config's 0/N, and its published splits if any."""
+    fixed = manifest(target).get("protocol_splits")
+    published = [f"{len(fixed[0]['val'])}_{len(fixed[0]['test'])}"] if fixed else []
+    return [f"0_{n}" for n in config["splits"]["unseen_percent"]] + published
+
+
+def valid_targets():
+    runs = "; ".join(f"{run} ({', '.join(s['targets'])})" for run, s in config["runs"].items())
+    published = [f"{d}: {p}" for d in sorted({t for s in config["runs"].values() for t in s["targets"]})
+                 for p in protocols_of(d)[len(config["splits"]["unseen_percent"]):]]
+    return (
+        "Targets zsar builds:\n"
+        f"  results/<target>_<protocol>.json        the default run's result; target: {', '.join(config['default_run'])}\n"
+        f"  results/<run>/<target>_<protocol>.json  run (its targets): {runs}\n"
+        "  results/<run>/summary.csv, results/summary.csv\n"
+        f"  protocol: {', '.join(f'0_{n}' for n in config['splits']['unseen_percent'])} (splits.unseen_percent in "
+        f"config.yaml){'; published: ' + ', '.join(published) if published else ''}"
+    )
+
+
+def check_protocol(wildcards):
+    """Stop before any job when a target asks for a protocol that is not configured (a typo)."""
+    protocol = f"{wildcards.seen}_{wildcards.unseen}"
+    if protocol not in protocols_of(wildcards.target):
+        stop(f"{wildcards.target}_{protocol}: {wildcards.target} has no protocol {wildcards.seen}/{wildcards.unseen}.\n"
+             + valid_targets())
+
+
+check_config_names()

@@ -24,7 +24,7 @@ rule seen_prototypes:
 rule make_splits:
     """Seeded random class splits of a target (0/50), or all its classes (0/100)."""
     input:
-        manifest=lambda wc: os.path.join(MANIFESTS, f"{wc.target}.yaml"),
+        manifest=lambda wc: check_protocol(wc) or os.path.join(MANIFESTS, f"{wc.target}.yaml"),
     output:
         "splits/{target}_{seen}_{unseen}.json",
     params:

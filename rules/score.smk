@@ -1,5 +1,6 @@
 def score_inputs(wildcards):
     settings = run_settings(wildcards.run)
+    check_protocol(wildcards)
     require_data([settings["source"], wildcards.target])
     embedding = settings["embedding"]
     return {
@@ -10,7 +11,7 @@ def score_inputs(wildcards):
         "splits": "splits/{target}_{seen}_{unseen}.json",
         "vectors": f"semantic/{embedding}/{wildcards.target}.h5",
         "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
-        "model": "models/{run}/model.pt",
+        "model": "models/{run}/model.json",
     }
 
 
@@ -53,10 +54,11 @@ rule score_splits:
 def default_run_result(wildcards):
     run = config["default_run"].get(wildcards.target)
     if run is None:
-        raise WorkflowError(
-            f"no default run for target '{wildcards.target}': add it under default_run in config.yaml, "
-            f"or ask for results/<run>/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json"
-        )
+        manifest(wildcards.target)  # an unknown dataset is named first
+        stop(f"no default run for target '{wildcards.target}': add it under default_run in config.yaml, "
+             f"or ask for results/<run>/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json.\n"
+             + valid_targets())
+    check_protocol(wildcards)
     return f"results/{run}/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json"
 
 
@@ -70,8 +72,13 @@ rule default_result:
         "logs/default_result/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/default_result/{target}_{seen}_{unseen}.benchmark.tsv"
-    shell:
-        "cp {input} {output}.tmp 2> {log} && mv {output}.tmp {output}"
+    run:
+        import shutil
+
+        from zsar.io import atomic_output
+
+        with atomic_output(output[0]) as tmp:
+            shutil.copyfile(input[0], tmp)
 
 
 def protocols(target):
@@ -93,10 +100,11 @@ rule tabulate_run:
     benchmark:
         "logs/tabulate/{run}.benchmark.tsv"
     run:
+        from zsar.io import atomic_output
         from zsar.summary import summary_table
 
-        summary_table(input).to_csv(output[0] + ".tmp", index=False)
-        os.replace(output[0] + ".tmp", output[0])
+        with atomic_output(output[0]) as tmp:
+            summary_table(input).to_csv(tmp, index=False)
 
 
 rule tabulate:
@@ -113,8 +121,9 @@ rule tabulate:
     run:
         import pandas as pd
 
+        from zsar.io import atomic_output
         from zsar.summary import papers_layout
 
         table = papers_layout(pd.concat([pd.read_csv(path) for path in input], ignore_index=True))
-        table.to_csv(output[0] + ".tmp", index=False)
-        os.replace(output[0] + ".tmp", output[0])
+        with atomic_output(output[0]) as tmp:
+            table.to_csv(tmp, index=False)

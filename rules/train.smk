@@ -16,6 +16,7 @@ rule train_model:
     output:
         model="models/{run}/model.pt",
         history="models/{run}/history.csv",
+        info="models/{run}/model.json",
     params:
         method=lambda wc: run_settings(wc.run)["method"],
         model=lambda wc: run_settings(wc.run)["model"],

@@ -73,7 +73,7 @@ def test_splits_are_seeded_halves_in_manifest_order():
     splits = make_splits(classes, unseen_percent=50, count=10, seed=3)
     assert splits == make_splits(classes, unseen_percent=50, count=10, seed=3)
     assert splits != make_splits(classes, unseen_percent=50, count=10, seed=4)
-    assert len(splits) == 10 and all(len(s) == 6 for s in splits)  # round(5.5) = 6
+    assert len(splits) == 10 and all(len(s) == 5 for s in splits)  # floor(5.5), as the papers
     assert all(s == sorted(s, key=classes.index) for s in splits)
     assert make_splits(classes, unseen_percent=100, count=10, seed=3) == [classes]
 

@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 import pytest
 
 from zsar.manifest import ManifestError, class_names, load_manifest
@@ -157,6 +156,9 @@ def test_duplicate_and_empty_class_names_are_errors(tmp_path):
     (tmp_path / "empty.yaml").write_text("name: E\nkind: rendered\nlayout: x\nclasses: [a b, ' ']\n")
     with pytest.raises(ManifestError, match="class #2 has an empty name"):
         class_names(load_manifest("empty", tmp_path))
+    (tmp_path / "case.yaml").write_text("name: C\nkind: rendered\nlayout: x\nclasses: [Basketball, Archery, basketball]\n")
+    with pytest.raises(ManifestError, match=r"class #3 'basketball' and class #1 'Basketball' differ only in case"):
+        class_names(load_manifest("case", tmp_path))
 
 
 def test_a_missing_word2vec_file_says_which_config_key_to_set():

@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 
 from zsar.clips import decode_shard, shard_videos
 from zsar.index import index_videos

@@ -231,6 +231,16 @@ def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(t
         assert np.isclose(np.trace(confusion) / confusion.sum(), split["prototypes"]["top1"])
 
 
+def test_half_of_the_target_classes_rounds_down_as_in_the_papers(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    expected = {"hmdb51": (51, 25), "ucf101": (101, 50), "activitynet": (200, 100)}
+    snakemake(tmp_path, *[f"splits/{target}_0_50.json" for target in expected])
+    for target, (n_classes, n_unseen) in expected.items():
+        splits = json.loads((tmp_path / f"splits/{target}_0_50.json").read_text())
+        assert splits["n_classes"] == n_classes and splits["n_unseen"] == n_unseen
+        assert {len(s) for s in splits["splits"]} == {n_unseen}
+
+
 def test_kinetics_zsar_splits_are_the_published_ones_and_other_protocols_are_named(tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config())
     snakemake(tmp_path, "splits/kineticszsar_60_160.json")

@@ -6,11 +6,11 @@ import h5py
 import numpy as np
 
 from zsar.clips import STRING
-from zsar.io import atomic_output, read_json
+from zsar.io import atomic_output, open_h5, read_json
 from zsar.prototypes import VARIANTS, compose
 from zsar.semantics import read_class_embedding
 
-with h5py.File(snakemake.input.seen, "r") as f:
+with open_h5(snakemake.input.seen) as f:
     seen_classes, seen = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
 seen_vectors = read_class_embedding(snakemake.input.seen_vectors)
 seen_vectors = seen_vectors.vectors_of(seen_classes)

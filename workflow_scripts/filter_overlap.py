@@ -3,10 +3,14 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.io import atomic_output
-from zsar.semantics import filter_overlap, plot_overlap, read_class_embedding
+from zsar.semantics import check_enough_kept, filter_overlap, plot_overlap, read_class_embedding
 
 targets = {name: read_class_embedding(path) for name, path in zip(snakemake.params.targets, snakemake.input.targets)}
 table = filter_overlap(read_class_embedding(snakemake.input.source), targets, snakemake.params.tau)
+try:
+    check_enough_kept(table, snakemake.params.tau, snakemake.wildcards.source, list(targets))
+except ValueError as error:
+    sys.exit(f"zsar: {error}")
 with atomic_output(snakemake.output.table) as tmp:
     table.to_csv(tmp, sep="\t", index=False)
 source = snakemake.wildcards.source

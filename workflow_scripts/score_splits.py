@@ -4,12 +4,10 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import h5py
 import numpy as np
-import pandas as pd
-import torch
 
 from zsar.embed import read_features
 from zsar.clips import STRING
-from zsar.io import atomic_output, read_json, write_json
+from zsar.io import atomic_output, open_h5, read_json, read_parquet, write_json
 from zsar.prototypes import VARIANTS
 from zsar.provenance import code_version
 from zsar.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise
@@ -17,8 +15,8 @@ from zsar.semantics import ClassEmbedding, read_class_embedding
 
 target = snakemake.wildcards.target
 vectors = read_class_embedding(snakemake.input.vectors)
-model = torch.load(snakemake.input.model, map_location="cpu", weights_only=False, mmap=True)
-trained, method = model["classes"], model.get("method", "e2e")
+model = read_json(snakemake.input.model)  # models/{run}/model.json: the weights are not needed here
+trained, method = model["classes"], model["method"]
 source = read_class_embedding(snakemake.input.source_vectors)
 try:
     check_unseen(ClassEmbedding(trained, [[]] * len(trained), source.vectors_of(trained)), vectors,
@@ -27,12 +25,12 @@ except ProtocolError as error:
     sys.exit(str(error))
 
 videos, embeddings = read_features(snakemake.input.features)
-index = pd.read_parquet(snakemake.input.index)
+index = read_parquet(snakemake.input.index)
 splits = read_json(snakemake.input.splits)
-with h5py.File(snakemake.input.seen, "r") as f:
+with open_h5(snakemake.input.seen) as f:
     seen_classes, seen_prototypes = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
 per_split, confusions = [], {}
-with h5py.File(snakemake.input.prototypes, "r") as f:
+with open_h5(snakemake.input.prototypes) as f:
     composition = {k: f.attrs[k].item() for k in ("K", "epsilon", "d", "capacity")}
     for k, unseen in enumerate(splits["splits"]):
         group = f[f"split_{k}"]

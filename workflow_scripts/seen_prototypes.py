@@ -4,16 +4,15 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from zsar.clips import STRING
 from zsar.embed import read_features
-from zsar.io import atomic_output
+from zsar.io import atomic_output, read_parquet
 from zsar.prototypes import seen_prototypes
 from zsar.semantics import kept_classes
 
 videos, embeddings = read_features(snakemake.input.features)
-split = videos.merge(pd.read_parquet(snakemake.input.index)[["video_id", "split"]], on="video_id", how="left")["split"]
+split = videos.merge(read_parquet(snakemake.input.index)[["video_id", "split"]], on="video_id", how="left")["split"]
 train = (split == "train").to_numpy()
 classes = kept_classes(snakemake.input.overlap)
 prototypes = seen_prototypes(videos.loc[train, "label"].tolist(), embeddings[train], classes)

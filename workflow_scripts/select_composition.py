@@ -2,19 +2,17 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-import h5py
 import numpy as np
-import pandas as pd
 
 from zsar.embed import read_features
-from zsar.io import write_json
+from zsar.io import open_h5, read_parquet, write_json
 from zsar.prototypes import cross_validate
 from zsar.semantics import read_class_embedding
 
-with h5py.File(snakemake.input.seen, "r") as f:
+with open_h5(snakemake.input.seen) as f:
     classes, prototypes = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
 videos, embeddings = read_features(snakemake.input.features)
-split = videos.merge(pd.read_parquet(snakemake.input.index)[["video_id", "split"]], on="video_id", how="left")["split"]
+split = videos.merge(read_parquet(snakemake.input.index)[["video_id", "split"]], on="video_id", how="left")["split"]
 held_out = (split == "val").to_numpy() & videos["label"].isin(classes).to_numpy()
 used = "held-out (val)"
 if not held_out.any():  # the seen prototypes come from the training videos; prefer videos they did not see

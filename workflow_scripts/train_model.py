@@ -1,9 +1,9 @@
 import os
 import sys
 
-import pandas as pd
 
 from zsar.clips import shard_videos
+from zsar.io import read_parquet
 from zsar.semantics import kept_classes, read_class_embedding
 from zsar.training import train
 
@@ -12,7 +12,7 @@ def main():
     log = open(snakemake.log[0], "w", buffering=1)
     sys.stderr = log
     os.dup2(log.fileno(), 2)  # processes started for DistributedDataParallel log here too
-    index = pd.read_parquet(snakemake.input.index)
+    index = read_parquet(snakemake.input.index)
     videos = shard_videos(snakemake.input.clips).merge(index[["video_id", "split"]], on="video_id")
     kept = kept_classes(snakemake.input.overlap)
     embedding = read_class_embedding(snakemake.input.vectors)

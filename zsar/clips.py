@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from zsar import sampling
 from zsar.index import decoder_message
-from zsar.io import atomic_output
+from zsar.io import atomic_output, open_h5
 
 STRING = h5py.string_dtype()
 
@@ -88,7 +88,7 @@ def shard_videos(paths) -> pd.DataFrame:
     """video_id, label and shard path of every video in a set of cache shards."""
     rows = []
     for path in paths:
-        with h5py.File(path, "r") as f:
+        with open_h5(path) as f:
             for vid, label in zip(f["video_id"].asstr()[:], f["label"].asstr()[:]):
                 rows.append((str(path), vid, label))
     return pd.DataFrame(rows, columns=["shard_path", "video_id", "label"])
@@ -102,7 +102,7 @@ class _Shards:
 
     def frames(self, shard_path: str, video_id: str) -> h5py.Dataset:
         if shard_path not in self._files:
-            self._files[shard_path] = h5py.File(shard_path, "r")
+            self._files[shard_path] = open_h5(shard_path)
         return self._files[shard_path]["frames"][video_id]
 
     def __getstate__(self):

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar.clips import STRING, TestClips
-from zsar.io import atomic_output
+from zsar.io import atomic_output, open_h5
 
 
 @torch.no_grad()
@@ -65,7 +65,7 @@ def merge_features(paths, out_path) -> int:
     videos, embeddings = read_features(paths)
     clips = []
     for path in paths:
-        with h5py.File(path, "r") as f:
+        with open_h5(path) as f:
             clips.append(f["clip_embedding"][:] if "clip_embedding" in f else None)
             checksum = f.attrs["model_sha256"]
     clip_embeddings = np.concatenate(clips) if clips and all(c is not None for c in clips) else None
@@ -78,7 +78,7 @@ def read_features(paths) -> tuple[pd.DataFrame, np.ndarray]:
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     tables, arrays, checksums = [], [], set()
     for path in paths:
-        with h5py.File(path, "r") as f:
+        with open_h5(path) as f:
             tables.append(pd.DataFrame({"video_id": f["video_id"].asstr()[:], "label": f["label"].asstr()[:]}))
             arrays.append(f["embedding"][:])
             checksums.add(f.attrs["model_sha256"])

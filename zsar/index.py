@@ -38,8 +38,9 @@ def decoder_message(error: Exception, path: Path) -> str:
     The index and the results must not depend on when or where a video was read.
     """
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    text = re.sub(r"^\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)
-    text = re.sub(r"^Check failed: .*?\(-?\d+ vs\. -?\d+\) ", "", text)  # "Check failed: f(x) >= 0 (-22 vs. 0) <message>"
+    # decord nests messages, each with its own "[12:03:44] src/file.cc:42: " prefix: strip them all.
+    text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)
+    text = re.sub(r"Check failed: .*?\(-?\d+ vs\. -?\d+\) ", "", text)  # "Check failed: f(x) >= 0 (-22 vs. 0) <message>"
     return text.replace(str(path), path.name)[:200]
 
 

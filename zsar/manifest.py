@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from zsar.io import YAMLFileError, load_yaml
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifest"
 
@@ -31,11 +31,9 @@ def load_manifest(dataset: str, manifest_dir: Path = MANIFEST_DIR) -> dict:
             f"Known datasets: {', '.join(known)}."
         )
     try:
-        manifest = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ManifestError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)}); fix the file") from None
+        manifest = load_yaml(path)
+    except YAMLFileError as error:
+        raise ManifestError(str(error)) from None
     if not isinstance(manifest, dict):
         raise ManifestError(f"{path}: expected a mapping of fields (name, kind, layout, classes...)")
     for field in ("name", "kind", "layout"):
@@ -56,13 +54,17 @@ def class_names(manifest: dict) -> list[str]:
             "stage cannot embed its classes."
         )
     names = [c["name"] if isinstance(c, dict) else c for c in manifest["classes"]]
-    seen = set()
+    seen: dict[str, tuple[int, str]] = {}  # case-folded name -> (position, name as written)
     for line, name in enumerate(names, 1):
         if not isinstance(name, str) or not name.strip():
             raise ManifestError(f"{manifest['_path']}: class #{line} has an empty name")
-        if name in seen:
-            raise ManifestError(f"{manifest['_path']}: class #{line} '{name}' is listed twice")
-        seen.add(name)
+        key = " ".join(name.casefold().split())
+        if key in seen:
+            first, written = seen[key]
+            same = "is listed twice" if written == name else f"and class #{first} '{written}' differ only in case or spacing"
+            raise ManifestError(f"{manifest['_path']}: class #{line} '{name}' {same}; "
+                                "a class name must be listed once, so remove or rename one of them")
+        seen[key] = (line, name)
     return names
 
 

@@ -263,9 +263,9 @@ def write_class_embedding(path, emb: ClassEmbedding, embedding_name: str, spec: 
 
 
 def read_class_embedding(path) -> ClassEmbedding:
-    import h5py
+    from zsar.io import open_h5
 
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         names = f["names"].asstr()[:].tolist()
         tokens = [s.split(" | ") for s in f["tokens"].asstr()[:]]
         return ClassEmbedding(names, tokens, f["vectors"][:])
@@ -288,6 +288,22 @@ def filter_overlap(source: ClassEmbedding, targets: dict[str, ClassEmbedding], t
         "nearest_target_class": [target_names[i][1] for i in nearest],
         "distance": nearest_distance.round(6),
     })
+
+
+# Training needs at least two classes: one class has nothing to be told apart from.
+MIN_TRAINING_CLASSES = 2
+
+
+def check_enough_kept(table: pd.DataFrame, tau: float, source: str, targets: list[str]) -> None:
+    """Stop at the overlap stage, before any training, when the filter leaves too few classes."""
+    kept = int(table["kept"].sum())
+    if kept < MIN_TRAINING_CLASSES:
+        raise ValueError(
+            f"overlap.tau = {tau} keeps {kept} of the {len(table)} {source} classes when protecting "
+            f"{', '.join(targets)}: a run needs at least {MIN_TRAINING_CLASSES} training classes. tau is the "
+            f"cosine distance below which a source class is removed (0 to 2; the papers use 0.05): "
+            f"lower overlap.tau in config.yaml."
+        )
 
 
 def plot_overlap(table: pd.DataFrame, tau: float, title: str, path) -> None:

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from zsar.clips import TrainClips
 from zsar.embed import embed_videos
-from zsar.io import atomic_output
+from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
 from zsar.models import create_e2e_model
 from zsar.rest import create_rest
 
@@ -336,10 +336,9 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
     if checkpoint_path is not None:
         checkpoint_path = Path(checkpoint_path)
         if rank == 0:
-            for stale in checkpoint_path.parent.glob(f".{checkpoint_path.name}.tmp-*"):
-                stale.unlink()  # left by a job killed while it wrote
+            remove_stale_temporaries(checkpoint_path)  # left by a job killed while it wrote
         if checkpoint_path.exists():
-            state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+            state = load_weights(checkpoint_path)
             if state["fingerprint"] == fingerprint and state.get("world", 1) == world:
                 net.load_state_dict(state["model"])
                 scaler.load_state_dict(state["scaler"])
@@ -419,6 +418,10 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
                       "epoch": best["epoch"], "val_top1": best["val_top1"]}
         with atomic_output(model_path) as tmp:
             torch.save(checkpoint, tmp)
+        # What later stages need to know of the model without loading its weights.
+        write_json(model_info_path(model_path), {
+            "method": method, "classes": class_names, "epoch": best["epoch"],
+            "val_top1": None if np.isnan(best["val_top1"]) else best["val_top1"], "model_cfg": model_cfg})
         if checkpoint_path is not None and checkpoint_path.exists():
             checkpoint_path.unlink()
         log(f"kept epoch {best['epoch']} (val top-1 {best['val_top1']:.3f})")
@@ -427,9 +430,17 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
         dist.destroy_process_group()
 
 
+def model_info_path(model_path) -> Path:
+    """models/{run}/model.json beside model.pt: method, classes, kept epoch, settings."""
+    return Path(model_path).with_suffix(".json")
+
+
 def load_model(path) -> nn.Module:
-    """The trained model of either method, in eval mode; `.embed(clips)` gives video embeddings."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    """The trained model of either method, in eval mode; `.embed(clips)` gives video embeddings.
+
+    The file is loaded weights-only (zsar.io.load_weights): one that would run code is refused.
+    """
+    checkpoint = load_weights(path)
     method = checkpoint.get("method", "e2e")
     if method == "e2e":
         model = create_e2e_model(embed_dim=checkpoint["embed_dim"], **checkpoint["model_cfg"])
