@@ -67,6 +67,30 @@ def shard_files(pattern, dataset, **fields):
     return expand(pattern, dataset=dataset, shard=range(n_shards(dataset)), **fields)
 
 
+@cache
+def video_stamps(dataset):
+    """Per shard, the digest of its videos' sizes and times (zsar.index.shard_stamps), read at DAG time."""
+    from zsar.index import assign_shards, listed_videos, shard_stamps
+
+    root = f"{DATA}/{dataset}"
+    try:
+        listed, _ = listed_videos(manifest(dataset), root)
+    except ValueError as error:  # a malformed annotation file, a video listed twice
+        stop(str(error))
+    return shard_stamps(assign_shards(listed, n_shards(dataset)), root)
+
+
+def shard_stamp(wildcards):
+    """The `videos` parameter of an index shard: what its videos on disk are, by size and time.
+
+    Rendered datasets have none: they are the pipeline's own output, which render_synthetic tracks.
+    """
+    if wildcards.dataset in RENDERED:
+        return None
+    require_data([wildcards.dataset])
+    return video_stamps(wildcards.dataset).get(int(wildcards.shard), "no videos")
+
+
 def embedding_spec(name):
     if name not in config["embeddings"]:
         stop(f"unknown embedding '{name}'{did_you_mean(name, config['embeddings'])}; config.yaml's "

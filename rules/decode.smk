@@ -1,7 +1,7 @@
 rule decode_clips:
     """Decode and resize one shard's videos into the HDF5 clip cache."""
     input:
-        index="index/{dataset}.parquet",
+        index="index/{dataset}/{shard}.parquet",
     output:
         "clips/{dataset}/{shard}.h5",
     params:

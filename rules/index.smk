@@ -1,27 +1,52 @@
 def index_inputs(wildcards):
-    """The files the index is built from: rendered annotations, or the dataset's own on disk."""
+    """The files the index is built from: rendered annotations, or the dataset's annotation files.
+
+    A downloaded dataset's video folders are not inputs (a folder's time changes with any file in
+    it); each video's size and time are, through the shard's `videos` parameter (shard_stamp).
+    """
     if wildcards.dataset in RENDERED:
         return {"annotations": f"{DATA}/{wildcards.dataset}/annotations.csv",
                 "videos": f"{DATA}/{wildcards.dataset}/videos"}
     require_data([wildcards.dataset])
-    return {"required": [f"{DATA}/{wildcards.dataset}/{rel}" for rel in manifest(wildcards.dataset)["required"]]}
+    required = [f"{DATA}/{wildcards.dataset}/{rel}" for rel in manifest(wildcards.dataset)["required"]]
+    return {"annotations": [path for path in required if os.path.isfile(path)]}
 
 
 rule index_videos:
-    """List every video with label, split and shard, and what decord finds when it opens it."""
+    """List one shard's videos with label and split, and what decord finds when it opens each."""
     input:
         unpack(index_inputs),
+        manifest=manifest_file,
+    output:
+        "index/{dataset}/{shard}.parquet",
+    params:
+        root=lambda wc: f"{DATA}/{wc.dataset}",
+        n_shards=lambda wc: n_shards(wc.dataset),
+        min_frames=lambda wc: decode_settings(wc.dataset)["min_frames"],
+        # Changes when a video of this shard is overwritten, added or removed: that shard is
+        # indexed and decoded again, and what depends on it follows; other shards are left alone.
+        videos=shard_stamp,
+    threads: 4  # probing runs in parallel; Snakemake caps this at --cores
+    log:
+        "logs/index_videos/{dataset}/{shard}.log",
+    benchmark:
+        "logs/index_videos/{dataset}/{shard}.benchmark.tsv"
+    script:
+        "../workflow_scripts/index_videos.py"
+
+
+rule merge_index:
+    """index/{dataset}.parquet: the shards' indexes in one table; the log counts and lists problems."""
+    input:
+        shards=lambda wc: shard_files("index/{dataset}/{shard}.parquet", wc.dataset),
         manifest=manifest_file,
     output:
         "index/{dataset}.parquet",
     params:
         root=lambda wc: f"{DATA}/{wc.dataset}",
-        n_shards=lambda wc: n_shards(wc.dataset),
-        min_frames=lambda wc: decode_settings(wc.dataset)["min_frames"],
-    threads: 8  # probing runs in parallel; Snakemake caps this at --cores
     log:
-        "logs/index_videos/{dataset}.log",
+        "logs/merge_index/{dataset}.log",
     benchmark:
-        "logs/index_videos/{dataset}.benchmark.tsv"
+        "logs/merge_index/{dataset}.benchmark.tsv"
     script:
-        "../workflow_scripts/index_videos.py"
+        "../workflow_scripts/merge_index.py"

@@ -6,10 +6,11 @@ import shutil
 
 import av
 import numpy as np
+import pandas as pd
 import pytest
 
-from zsar.index import index_videos
-from zsar.layouts import LayoutError, read_activitynet, read_hmdb51, read_kinetics, read_ucf101
+from zsar.index import assign_shards, decoder_message, index_videos, shard_stamps
+from zsar.layouts import LayoutError, read_activitynet, read_hmdb51, read_kinetics, read_layout, read_ucf101
 from zsar.synthetic import render_frames, write_mp4
 
 
@@ -72,7 +73,7 @@ def test_hmdb51_reads_the_7030_split_files(tmp_path):
     (folder / "brush_hair_test_split1.txt").write_text("a.avi 1\nb.avi 2\nc.avi 0\n")
     (folder / "brush_hair_test_split2.txt").write_text("a.avi 2\n")
     table = read_hmdb51(tmp_path)
-    assert table.to_dict(orient="records") == [
+    assert table.drop(columns=["file", "line"]).to_dict(orient="records") == [
         {"video_id": "a", "path": "videos/brush_hair/a.avi", "label": "brush_hair", "split": "train"},
         {"video_id": "b", "path": "videos/brush_hair/b.avi", "label": "brush_hair", "split": "test"},
         {"video_id": "c", "path": "videos/brush_hair/c.avi", "label": "brush_hair", "split": "unused"}]
@@ -123,7 +124,6 @@ def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path):
         container.start_encoding()
     names = ["good", "good_avi", "short", "mp4_named", "image", "truncated", "codec", "empty"]
     ext = {"good_avi": "avi", "mp4_named": "avi"}
-    import pandas as pd
 
     table = pd.DataFrame({"video_id": names, "path": [f"v/{n}.{ext.get(n, 'mp4')}" for n in names],
                           "label": "x", "split": "test"})
@@ -136,3 +136,55 @@ def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path):
         assert problem.startswith("decord: ") and "missing" not in problem, (name, problem)
         assert not re.search(r"\d\d:\d\d:\d\d|/github/", problem), problem  # no clock time, no build path
     assert index.loc[["good", "good_avi", "mp4_named"], "problem"].eq("").all()
+
+
+def test_a_video_listed_twice_is_refused_naming_its_files_and_lines(tmp_path):
+    (tmp_path / "annotations").mkdir()
+    header = "label,youtube_id,time_start,time_end,split\n"
+    (tmp_path / "annotations/train.csv").write_text(
+        header + "abseiling,-3B32lodo2M,59,69,train\nabseiling,zzzzzzzzzzz,1,11,train\n")
+    (tmp_path / "annotations/val.csv").write_text(header + "abseiling,-3B32lodo2M,59,69,val\n")
+    manifest = {"_path": "kinetics700.yaml", "layout_kind": "kinetics"}
+    with pytest.raises(LayoutError) as error:
+        read_layout(manifest, tmp_path)
+    message = str(error.value)
+    assert "1 video(s) are listed more than once" in message
+    assert (f"video '-3B32lodo2M_000059_000069': {tmp_path}/annotations/train.csv line 2 and "
+            f"{tmp_path}/annotations/val.csv line 2") in message
+
+    lists = tmp_path / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 Archery\n")
+    (lists / "trainlist01.txt").write_text("Archery/v_Archery_g01_c01.avi 1\n")
+    (lists / "testlist01.txt").write_text("Archery/v_Archery_g02_c01.avi\nArchery/v_Archery_g01_c01.avi\n")
+    with pytest.raises(LayoutError, match=r"'v_Archery_g01_c01': \S*trainlist01.txt line 1 and \S*testlist01.txt line 2"):
+        read_layout({"_path": "ucf101.yaml", "layout_kind": "ucf101"}, tmp_path)
+
+
+def test_a_video_overwritten_in_place_changes_its_shards_stamp_only(tmp_path):
+    names = [f"v{k}" for k in range(6)]
+    for name in names:
+        mp4(tmp_path / f"videos/{name}.mp4")
+    table = assign_shards(pd.DataFrame({"video_id": names, "path": [f"videos/{n}.mp4" for n in names],
+                                        "label": "x", "split": "train"}), 3)
+    before = shard_stamps(table, tmp_path)
+    assert sorted(before) == [0, 1, 2] and shard_stamps(table, tmp_path) == before
+    changed = table.loc[table["video_id"] == "v4"].iloc[0]
+    mp4(tmp_path / changed["path"], n=9)  # same name, new content
+    after = shard_stamps(table, tmp_path)
+    assert [s for s in before if before[s] != after[s]] == [changed["shard"]]
+    (tmp_path / "videos/v0.mp4").unlink()  # a video that disappears counts too
+    assert shard_stamps(table, tmp_path)[0] != after[0]
+    index = index_videos(table, tmp_path, 3, shard=int(changed["shard"]))
+    row = index.set_index("video_id").loc["v4"]
+    stat = (tmp_path / changed["path"]).stat()
+    assert (row["bytes"], row["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns)
+    assert set(index["shard"]) == {changed["shard"]}
+
+
+def test_decord_messages_lose_every_clock_time_and_source_prefix(tmp_path):
+    nested = RuntimeError(
+        "[12:03:44] /github/workspace/src/video/video_reader.cc:151: [12:03:45] "
+        "/github/workspace/src/video/ffmpeg/threaded_decoder.cc:292: Check failed: avcodec_send_packet(x) >= 0 "
+        f"(-1094995529 vs. 0) Error sending packet in {tmp_path}/v/bad.mp4")
+    assert decoder_message(nested, tmp_path / "v/bad.mp4") == "Error sending packet in bad.mp4"

@@ -38,7 +38,7 @@ def test_index_reports_a_truncated_video_and_decoding_goes_on(tmp_path):
     broken = tmp_path / "videos/box_spinning/box_spinning_train_001.mp4"
     broken.write_bytes(broken.read_bytes()[: len(broken.read_bytes()) // 3])
     annotations = read_annotations_csv(tmp_path)
-    annotations.loc[len(annotations)] = ["escape", "../outside.mp4", "ball falling", "train"]
+    annotations.loc[len(annotations)] = ["escape", "../outside.mp4", "ball falling", "train", "annotations.csv", 99]
     index = index_videos(annotations, tmp_path, n_shards=2)
 
     by_id = index.set_index("video_id")

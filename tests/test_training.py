@@ -68,7 +68,7 @@ def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         checkpoint = killed / "checkpoint.pt"
-        if checkpoint.exists() and torch.load(checkpoint, weights_only=False)["epoch"] >= 2:
+        if checkpoint.exists() and torch.load(checkpoint, weights_only=True)["epoch"] >= 2:
             break
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
@@ -78,8 +78,8 @@ def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos
     resumed = train(arguments(videos, killed, method), killed)
     log, _ = resumed.communicate()
     assert resumed.returncode == 0 and "resuming from" in log and "after epoch 1\n" not in log
-    a = torch.load(straight / "model.pt", weights_only=False)
-    b = torch.load(killed / "model.pt", weights_only=False)
+    a = torch.load(straight / "model.pt", weights_only=True)
+    b = torch.load(killed / "model.pt", weights_only=True)
     assert a["epoch"] == b["epoch"]
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
     strip = lambda text: [line.rsplit(",", 1)[0] for line in text.splitlines()]  # all but the seconds
@@ -108,7 +108,7 @@ def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_e
     # Each phase starts at its own learning rate and follows its own cosine down.
     assert warmup["lr"].iloc[0] == 0.05 and joint["lr"].iloc[0] == 1e-3
     assert joint["lr"].is_monotonic_decreasing and warmup["lr"].is_monotonic_decreasing
-    saved = torch.load(tmp_path / "model.pt", weights_only=False)
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
     assert saved["method"] == "rest" and saved["epoch"] in joint["epoch"].tolist()
     assert saved["vocabulary"] == sorted({w for name, _, _ in CLASSES for w in name.split()})
     model = load_model(tmp_path / "model.pt")
@@ -130,7 +130,7 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
         history = pd.read_csv(out / "history.csv")
         assert history["clips"].tolist() == [n_train] * 3
         assert history["val_top1"].notna().all()
-        finals.append(torch.load(out / "model.pt", weights_only=False)["state_dict"])
+        finals.append(torch.load(out / "model.pt", weights_only=True)["state_dict"])
     assert all(torch.equal(finals[0][k], finals[1][k]) for k in finals[0])
 
 

@@ -2,7 +2,9 @@
 
 Each reader returns a table with video_id, path (relative to the dataset root), label and split,
 built from the dataset's own annotation files, so that a video missing from disk is listed (and
-reported by the index) rather than silently absent. `manifest["layout_kind"]` picks the reader.
+reported by the index) rather than silently absent, and with the file and line that listed each
+video (`file`, `line`), so that a video listed twice can be named. `manifest["layout_kind"]` picks
+the reader; `read_layout` refuses duplicates.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 COLUMNS = ["video_id", "path", "label", "split"]
+WHERE = ["file", "line"]  # which annotation file and line listed the video
 
 
 class LayoutError(ValueError):
@@ -31,7 +34,7 @@ def read_annotations_csv(root: Path) -> pd.DataFrame:
     table = pd.read_csv(path, dtype=str)
     if not set(COLUMNS) <= set(table.columns):
         raise LayoutError(f"{path}: columns {COLUMNS} expected, found {list(table.columns)}")
-    return table[COLUMNS]
+    return table[COLUMNS].assign(file=str(path), line=table.index + 2)  # line 1 is the header
 
 
 def read_ucf101(root: Path, split: int = 1) -> pd.DataFrame:
@@ -54,8 +57,8 @@ def read_ucf101(root: Path, split: int = 1) -> pd.DataFrame:
             folder = rel.split("/")[0]
             if folder.lower() not in classes:
                 raise LayoutError(f"{listing} line {n}: class folder {folder!r} is not in classInd.txt")
-            rows.append((Path(rel).stem, f"UCF-101/{rel}", classes[folder.lower()], side))
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows.append((Path(rel).stem, f"UCF-101/{rel}", classes[folder.lower()], side, str(listing), n))
+    return pd.DataFrame(rows, columns=COLUMNS + WHERE)
 
 
 def read_hmdb51(root: Path, split: int = 1) -> pd.DataFrame:
@@ -75,8 +78,8 @@ def read_hmdb51(root: Path, split: int = 1) -> pd.DataFrame:
             parts = line.split()
             if len(parts) != 2 or parts[1] not in sides:
                 raise LayoutError(f"{listing} line {n}: expected '<clip>.avi <0|1|2>', got {line!r}")
-            rows.append((Path(parts[0]).stem, f"videos/{label}/{parts[0]}", label, sides[parts[1]]))
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows.append((Path(parts[0]).stem, f"videos/{label}/{parts[0]}", label, sides[parts[1]], str(listing), n))
+    return pd.DataFrame(rows, columns=COLUMNS + WHERE)
 
 
 def read_kinetics(root: Path) -> pd.DataFrame:
@@ -93,7 +96,8 @@ def read_kinetics(root: Path) -> pd.DataFrame:
         ids = (table["youtube_id"] + "_" + table["time_start"].astype(int).map("{:06d}".format)
                + "_" + table["time_end"].astype(int).map("{:06d}".format))
         tables.append(pd.DataFrame({"video_id": ids, "path": side + "/" + table["label"] + "/" + ids + ".mp4",
-                                    "label": table["label"], "split": side}))
+                                    "label": table["label"], "split": side, "file": str(path),
+                                    "line": table.index + 2}))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -118,8 +122,8 @@ def read_activitynet(root: Path) -> pd.DataFrame:
         video_id = f"v_{youtube_id}"
         name = on_disk.get(video_id, f"{video_id}.mp4")
         rows.append((video_id, f"videos/{name}", entry["annotations"][0]["label"],
-                     "train" if entry["subset"] == "training" else "val"))
-    return pd.DataFrame(rows, columns=COLUMNS)
+                     "train" if entry["subset"] == "training" else "val", str(path), None))
+    return pd.DataFrame(rows, columns=COLUMNS + WHERE)
 
 
 READERS = {
@@ -132,7 +136,26 @@ READERS = {
 
 
 def read_layout(manifest: dict, root: Path) -> pd.DataFrame:
+    """The dataset's videos (video_id, path, label, split, file, line); a video listed twice is an error."""
     kind = manifest.get("layout_kind")
     if kind not in READERS:
         raise LayoutError(f"{manifest['_path']}: layout_kind must be one of {', '.join(READERS)}, not {kind!r}")
-    return READERS[kind](Path(root))
+    table = READERS[kind](Path(root))
+    check_no_duplicates(table)
+    return table
+
+
+def check_no_duplicates(table: pd.DataFrame, shown: int = 5) -> None:
+    """A video listed twice would be trained on or scored twice: refuse it, naming files and lines."""
+    repeated = table[table.duplicated("video_id", keep=False)]
+    if repeated.empty:
+        return
+    groups = list(repeated.groupby("video_id", sort=False))
+    lines = []
+    for video_id, rows in groups[:shown]:
+        where = " and ".join(f"{row.file} line {row.line}" if pd.notna(row.line) else str(row.file)
+                             for row in rows.itertuples())
+        lines.append(f"  video {video_id!r}: {where}")
+    more = f"\n  ... and {len(groups) - shown} more" if len(groups) > shown else ""
+    raise LayoutError(f"{len(groups)} video(s) are listed more than once; each must be listed once "
+                      "(remove the extra lines):\n" + "\n".join(lines) + more)
