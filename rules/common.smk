@@ -1,5 +1,6 @@
 # Helpers shared by the rules: manifests, shard counts, run settings, config and target checks.
 import difflib
+import hashlib
 import math
 import os
 import sys
@@ -10,9 +11,7 @@ from zsar.sampling import PRESETS as SAMPLING_PRESETS, resolve_sampling
 from zsar.training import resolve as resolve_method
 
 DATA = config["data_root"]
-# Relative to the working directory, so that moving or copying a project (workflow and results
-# together) leaves every input path as it was and reruns nothing.
-MANIFESTS = os.path.relpath(os.path.join(workflow.basedir, "data_manifest"))
+MANIFESTS = os.path.join(workflow.basedir, "data_manifest")
 DATASETS = sorted(name[: -len(".yaml")] for name in os.listdir(MANIFESTS) if name.endswith(".yaml"))
 RENDERED = sorted(config["synthetic"]["videos_per_class"])
 
@@ -37,8 +36,18 @@ def manifest(dataset):
         stop(str(error))
 
 
-def manifest_file(wildcards):
-    return os.path.join(MANIFESTS, f"{wildcards.dataset}.yaml")
+def manifest_digest(wildcards, field="dataset"):
+    """A stage's `manifest` parameter: the digest of its dataset's manifest file.
+
+    A parameter, not an input file: a changed manifest reruns the stage, while the path, which
+    changes when the workflow or the results move, plays no part (scripts find the manifests
+    beside themselves, zsar.manifest.workflow_manifests).
+    """
+    path = os.path.join(MANIFESTS, f"{getattr(wildcards, field)}.yaml")
+    if not os.path.exists(path):
+        manifest(getattr(wildcards, field))  # names the known datasets
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()[:16]
 
 
 def decode_settings(dataset):

@@ -16,10 +16,10 @@ rule index_videos:
     """List one shard's videos with label and split, and what decord finds when it opens each."""
     input:
         unpack(index_inputs),
-        manifest=manifest_file,
     output:
         "index/{dataset}/{shard}.parquet",
     params:
+        manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
         n_shards=lambda wc: n_shards(wc.dataset),
         min_frames=lambda wc: decode_settings(wc.dataset)["min_frames"],
@@ -39,10 +39,10 @@ rule merge_index:
     """index/{dataset}.parquet: the shards' indexes in one table; the log counts and lists problems."""
     input:
         shards=lambda wc: shard_files("index/{dataset}/{shard}.parquet", wc.dataset),
-        manifest=manifest_file,
     output:
         "index/{dataset}.parquet",
     params:
+        manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
     log:
         "logs/merge_index/{dataset}.log",

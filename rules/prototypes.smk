@@ -23,11 +23,10 @@ rule seen_prototypes:
 
 rule make_splits:
     """Seeded random class splits of a target (0/50), or all its classes (0/100)."""
-    input:
-        manifest=lambda wc: check_protocol(wc) or os.path.join(MANIFESTS, f"{wc.target}.yaml"),
     output:
         "splits/{target}_{seen}_{unseen}.json",
     params:
+        manifest=lambda wc: check_protocol(wc) or manifest_digest(wc, "target"),
         n_splits=config["splits"]["count"],
         seed=config["splits"]["seed"],
     log:

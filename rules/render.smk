@@ -1,13 +1,12 @@
 rule render_synthetic:
     """Draw the embedded synthetic world's videos (H.264 mp4) and their annotations."""
-    input:
-        manifest=manifest_file,
     output:
         videos=directory(f"{DATA}/{{dataset}}/videos"),
         annotations=f"{DATA}/{{dataset}}/annotations.csv",
     wildcard_constraints:
         dataset="|".join(RENDERED),
     params:
+        manifest=manifest_digest,
         videos_per_class=lambda wc: config["synthetic"]["videos_per_class"][wc.dataset],
         seed=config["synthetic"]["seed"],
         frames=config["synthetic"]["frames"],

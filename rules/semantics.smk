@@ -1,10 +1,9 @@
 rule embed_classes:
     """Class names to L2-normalised mean word vectors."""
-    input:
-        manifest=manifest_file,
     output:
         "semantic/{embedding}/{dataset}.h5",
     params:
+        manifest=manifest_digest,
         embedding=lambda wc: embedding_spec(wc.embedding),
     log:
         "logs/embed_classes/{embedding}/{dataset}.log",

@@ -1,6 +1,5 @@
 """Artefacts on disk: weights-only loading, named errors for broken files, no debris from killed jobs."""
 
-import os
 import subprocess
 import sys
 

@@ -12,7 +12,8 @@ from conftest import snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
-UPSTREAM_OF_OVERLAP = {"render_synthetic", "index_videos", "decode_clips", "embed_classes", "make_splits"}
+UPSTREAM_OF_OVERLAP = {"render_synthetic", "index_videos", "merge_index", "decode_clips", "embed_classes",
+                       "make_splits"}
 
 
 def planned_jobs(result) -> dict[str, int]:
@@ -125,9 +126,10 @@ def test_the_schema_fills_in_defaults(tmp_path):
 def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_run_copy):
     video = tiny_run_copy / "data/synthetic/videos/ring_falling/ring_falling_test_000.mp4"
     video.write_bytes(video.read_bytes()[:200])
-    rerun = ("--forcerun", "index/synthetic.parquet")  # re-index the target only
+    # A rendered dataset is the pipeline's own output; re-index the target by hand.
+    rerun = ("--forcerun", "index/synthetic/0.parquet", "index/synthetic/1.parquet")
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
-    assert jobs["index_videos"] == 1 and jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
+    assert jobs["index_videos"] == 2 and jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
     assert "train_model" not in jobs and "render_synthetic" not in jobs
     snakemake(tiny_run_copy, *rerun)
     result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
@@ -159,7 +161,7 @@ def test_scoring_refuses_a_target_the_model_was_trained_near(tmp_path):
     assert not (tmp_path / "results/unfiltered/synthetic_0_100.json").exists()
 
 
-def test_ucf101_on_disk_is_indexed_by_the_rule(tmp_path):
+def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_shard_only(tmp_path):
     from test_layouts import write_avi
 
     root = tmp_path / "data/ucf101"
@@ -170,14 +172,33 @@ def test_ucf101_on_disk_is_indexed_by_the_rule(tmp_path):
     (root / "ucfTrainTestlist/testlist01.txt").write_text("Archery/v_Archery_g01_c01.avi\nArchery/v_Archery_g01_c02.avi\n")
     write_avi(root / "UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
     write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi")
-    write_config(tmp_path / "config.yaml", tiny_config())
-    snakemake(tmp_path, "index/ucf101.parquet")
+    # 13,320 expected videos at 5,000 a shard: 3 shards, one video each
+    write_config(tmp_path / "config.yaml", tiny_config(decode={"overrides": {"ucf101": {"videos_per_shard": 5000}}}))
+    targets = ["index/ucf101.parquet", *[f"clips/ucf101/{shard}.h5" for shard in range(3)]]
+    snakemake(tmp_path, *targets)
     index = pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id")
     assert index["decodable"].to_dict() == {"v_ApplyEyeMakeup_g08_c01": True, "v_Archery_g01_c01": True,
                                            "v_Archery_g01_c02": False}
-    log = (tmp_path / "logs/index_videos/ucf101.log").read_text()
+    log = (tmp_path / "logs/merge_index/ucf101.log").read_text()
     assert "3 videos listed, 2 decodable; the manifest expects 13320" in log
     assert "v_Archery_g01_c02.avi: missing file" in log
+    assert planned_jobs(snakemake(tmp_path, "-n", *targets)) == {}
+
+    write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi", n=10)  # same name, new content
+    shard = int(index.loc["v_Archery_g01_c01", "shard"])
+    result = snakemake(tmp_path, "-n", *targets)
+    assert planned_jobs(result) == {"index_videos": 1, "merge_index": 1, "decode_clips": 1}
+    assert f"index/ucf101/{shard}.parquet" in result.stdout
+    snakemake(tmp_path, *targets)
+    assert pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id").loc["v_Archery_g01_c01", "frames"] == 10
+
+    # The same video listed twice stops the run before any job, naming both lines.
+    with open(root / "ucfTrainTestlist/testlist01.txt", "a") as listing:
+        listing.write("Archery/v_Archery_g01_c01.avi\n")
+    result = snakemake(tmp_path, "-n", *targets, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ("video 'v_Archery_g01_c01': data/ucf101/ucfTrainTestlist/testlist01.txt line 1 and "
+            "data/ucf101/ucfTrainTestlist/testlist01.txt line 3") in result.stderr
 
 
 def test_a_crop_larger_than_the_cached_frames_stops_before_any_job(tmp_path):
@@ -192,6 +213,11 @@ def test_a_crop_larger_than_the_cached_frames_stops_before_any_job(tmp_path):
 def test_an_unknown_dataset_in_a_target_stops_with_the_known_ones(tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config(default_run={"ucf10": "e2e_synthetic"}))
     result = snakemake(tmp_path, "-n", "results/ucf10_0_50.json", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "config: default_run names 'ucf10', which is not a dataset" in result.stderr
+    assert "(did you mean 'ucf101'?)" in result.stderr
+    write_config(tmp_path / "config.yaml", tiny_config())
+    result = snakemake(tmp_path, "-n", "results/e2e_synthetic/ucf10_0_50.json", check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "no manifest for dataset 'ucf10'" in result.stderr and "ucf101" in result.stderr
 
@@ -250,4 +276,5 @@ def test_kinetics_zsar_splits_are_the_published_ones_and_other_protocols_are_nam
         assert len(test) == 160 and len(val) == 60 and not set(test) & set(val)
         assert len(set(test) | set(val)) == 220
     result = snakemake(tmp_path, "splits/kineticszsar_10_20.json", check=False)
-    assert result.returncode != 0 and "kineticszsar_60_160 for its published splits" in result.stdout + result.stderr
+    assert result.returncode == 1 and "kineticszsar has no protocol 10/20" in result.stderr
+    assert "published: kineticszsar: 60_160" in result.stderr

@@ -1,13 +1,12 @@
 import sys
-from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.manifest import load_manifest
+from zsar.manifest import load_manifest, workflow_manifests
 from zsar.semantics import embed_classes, write_class_embedding
 
 spec = snakemake.params.embedding
-manifest = load_manifest(snakemake.wildcards.dataset, Path(snakemake.input.manifest).parent)
+manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
 embedding = embed_classes(manifest, spec)
 write_class_embedding(snakemake.output[0], embedding, snakemake.wildcards.embedding, spec)
 for name, tokens in zip(embedding.names, embedding.tokens):

@@ -5,9 +5,9 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.index import index_videos, listed_videos
 from zsar.io import atomic_output
-from zsar.manifest import load_manifest
+from zsar.manifest import load_manifest, workflow_manifests
 
-manifest = load_manifest(snakemake.wildcards.dataset, Path(snakemake.input.manifest).parent)
+manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
 listed, _ = listed_videos(manifest, Path(snakemake.params.root))
 index = index_videos(listed, Path(snakemake.params.root), snakemake.params.n_shards,
                      min_frames=snakemake.params.min_frames, workers=snakemake.threads,

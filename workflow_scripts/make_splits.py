@@ -1,14 +1,13 @@
 import sys
-from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.io import write_json
-from zsar.manifest import class_names, load_manifest
+from zsar.manifest import class_names, load_manifest, workflow_manifests
 from zsar.prototypes import make_splits
 
 target, seen, unseen = snakemake.wildcards.target, int(snakemake.wildcards.seen), int(snakemake.wildcards.unseen)
-manifest = load_manifest(target, Path(snakemake.input.manifest).parent)
+manifest = load_manifest(target, workflow_manifests(snakemake.scriptdir))
 classes = class_names(manifest)
 fixed = manifest.get("protocol_splits")  # a published protocol's own splits, e.g. Kinetics-ZSAR's
 if fixed and (seen, unseen) == (len(fixed[0]["val"]), len(fixed[0]["test"])):

@@ -7,9 +7,9 @@ import pandas as pd
 
 from zsar.index import count_report, listed_videos
 from zsar.io import atomic_output, read_parquet
-from zsar.manifest import load_manifest
+from zsar.manifest import load_manifest, workflow_manifests
 
-manifest = load_manifest(snakemake.wildcards.dataset, Path(snakemake.input.manifest).parent)
+manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
 index = pd.concat([read_parquet(path) for path in snakemake.input.shards], ignore_index=True)
 with atomic_output(snakemake.output[0]) as tmp:
     index.to_parquet(tmp, index=False)

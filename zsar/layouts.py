@@ -31,7 +31,10 @@ def _lines(path: Path) -> list[tuple[int, str]]:
 def read_annotations_csv(root: Path) -> pd.DataFrame:
     """The embedded world's layout: annotations.csv with video_id, path, label, split."""
     path = root / "annotations.csv"
-    table = pd.read_csv(path, dtype=str)
+    try:
+        table = pd.read_csv(path, dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+        raise LayoutError(f"{path}: not an annotation CSV ({error})") from None
     if not set(COLUMNS) <= set(table.columns):
         raise LayoutError(f"{path}: columns {COLUMNS} expected, found {list(table.columns)}")
     return table[COLUMNS].assign(file=str(path), line=table.index + 2)  # line 1 is the header
@@ -89,7 +92,10 @@ def read_kinetics(root: Path) -> pd.DataFrame:
         path = root / "annotations" / f"{side}.csv"
         if not path.exists():
             raise LayoutError(f"{path} is missing")
-        table = pd.read_csv(path, dtype={"youtube_id": str})
+        try:
+            table = pd.read_csv(path, dtype={"youtube_id": str})
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+            raise LayoutError(f"{path}: not an annotation CSV ({error})") from None
         missing = {"label", "youtube_id", "time_start", "time_end"} - set(table.columns)
         if missing:
             raise LayoutError(f"{path}: columns {sorted(missing)} missing (found {list(table.columns)})")

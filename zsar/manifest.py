@@ -18,6 +18,11 @@ class ManifestError(ValueError):
     """A manifest is missing or malformed; the message names the file and the field."""
 
 
+def workflow_manifests(scriptdir) -> Path:
+    """The manifests of the workflow a script belongs to: data_manifest/ beside workflow_scripts/."""
+    return Path(scriptdir).parent / "data_manifest"
+
+
 def manifest_path(dataset: str, manifest_dir: Path = MANIFEST_DIR) -> Path:
     return Path(manifest_dir) / f"{dataset}.yaml"
 
