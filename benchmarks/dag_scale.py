@@ -41,7 +41,7 @@ def fake_kinetics(root: Path) -> int:
         lines = ["label,youtube_id,time_start,time_end,split"]
         for k in range(counts[side]):
             label = names[k % len(names)]
-            youtube_id = f"{k:011d}"
+            youtube_id = f"{side[0]}{k:010d}"  # distinct across train and val
             lines.append(f'"{label}",{youtube_id},0,10,{side}')
             folder = root / side / label
             if k < len(names):

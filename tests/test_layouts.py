@@ -173,6 +173,8 @@ def test_a_video_overwritten_in_place_changes_its_shards_stamp_only(tmp_path):
     mp4(tmp_path / changed["path"], n=9)  # same name, new content
     after = shard_stamps(table, tmp_path)
     assert [s for s in before if before[s] != after[s]] == [changed["shard"]]
+    moved = table.assign(split=np.where(table["video_id"] == "v4", "test", table["split"]))  # an annotation edit
+    assert [s for s, d in shard_stamps(moved, tmp_path).items() if d != after[s]] == [changed["shard"]]
     (tmp_path / "videos/v0.mp4").unlink()  # a video that disappears counts too
     assert shard_stamps(table, tmp_path)[0] != after[0]
     index = index_videos(table, tmp_path, 3, shard=int(changed["shard"]))
