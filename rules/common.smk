@@ -178,8 +178,8 @@ def check_config_names():
     known("synthetic.videos_per_class", RENDERED, DATASETS, "a dataset (data_manifest/)")
     for name in RENDERED:
         if manifest(name)["kind"] != "rendered":
-            stop(f"config: synthetic.videos_per_class names '{name}', which is not a rendered dataset; "
-                 f"rendered: {', '.join(d for d in DATASETS if d.startswith('synth'))}.")
+            stop(f"config: synthetic.videos_per_class names '{name}', which the pipeline does not render "
+                 f"({manifest(name)['_path']} says kind: {manifest(name)['kind']}); list rendered datasets only.")
     known("default_run", config["default_run"], DATASETS, "a dataset (data_manifest/)")
     known("default_run values", config["default_run"].values(), list(config["runs"]), "a run in 'runs'")
     known("summary_runs", config["summary_runs"], list(config["runs"]), "a run in 'runs'")

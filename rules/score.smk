@@ -83,9 +83,8 @@ rule default_result:
 
 def protocols(target):
     """The protocols tabulated for a target: its published splits if its manifest has them
-    (Kinetics-ZSAR: 60 validation / 160 test classes), else 0/50 and 0/100."""
-    fixed = manifest(target).get("protocol_splits")
-    return [f"{len(fixed[0]['val'])}_{len(fixed[0]['test'])}"] if fixed else ["0_50", "0_100"]
+    (Kinetics-ZSAR: 60 validation / 160 test classes), else the configured 0/N (0/50 and 0/100)."""
+    return protocols_of(target)[-1:] if manifest(target).get("protocol_splits") else protocols_of(target)
 
 
 rule tabulate_run:
