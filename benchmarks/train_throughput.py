@@ -27,7 +27,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar import sampling
-from zsar.clips import STRING, TrainClips, shard_videos
+from zsar.clips import TrainClips, shard_videos
+from zsar.features import STRING
 from zsar.training import E2ETraining, ResTTraining, resolve, train_step
 
 N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 48

@@ -8,7 +8,7 @@ from functools import cache
 
 from zsar.manifest import load_manifest, missing_data_message
 from zsar.sampling import PRESETS as SAMPLING_PRESETS, resolve_sampling
-from zsar.training import resolve as resolve_method
+from zsar.methods import resolve as resolve_method
 
 DATA = config["data_root"]
 MANIFESTS = os.path.join(workflow.basedir, "data_manifest")

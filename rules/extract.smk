@@ -28,7 +28,7 @@ rule merge_features:
     benchmark:
         "logs/merge_features/{run}/{dataset}.benchmark.tsv"
     run:
-        from zsar.embed import merge_features
+        from zsar.features import merge_features
 
         with open(log[0], "w") as handle:
             print(f"{merge_features(input, output[0])} videos from {len(input)} shards", file=handle)

@@ -48,8 +48,17 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, command=SNAKEMAKE) -> subprocess.CompletedProcess:
+# Snakemake's SLURM plugin runs `scontrol show config` (10 s timeout) whenever snakemake starts.
+# Where SLURM is installed but not running (here after the cluster test has stopped it), that costs
+# every call 10 s; the calls that do not use the cluster find a `scontrol` that fails at once.
+NO_SLURM = Path(__file__).resolve().parent / "cluster" / "no_slurm"
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, command=SNAKEMAKE,
+              slurm: bool = False) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if not slurm:
+        env["PATH"] = f"{NO_SLURM}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run([*command, "--directory", str(workdir), "--cores", "2", *args],
                             capture_output=True, text=True, env=env)
     if check and result.returncode != 0:

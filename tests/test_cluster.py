@@ -37,12 +37,12 @@ def jobs_seen_by_slurm(log: str) -> int:
 ])
 def test_the_synthetic_dag_runs_through_the_cluster_profile(slurm, tmp_path, profile, extra):
     write_config(tmp_path / "config.yaml", tiny_config())
-    result = snakemake(tmp_path, TARGET, "--profile", str(REPO / "profiles" / profile), *extra, *FIT)
+    result = snakemake(tmp_path, TARGET, "--profile", str(REPO / "profiles" / profile), *extra, *FIT, slurm=True)
     log = result.stdout + result.stderr
     assert jobs_seen_by_slurm(log) >= 8, log[-3000:]
     assert json.loads((tmp_path / TARGET).read_text())["n_splits"] == 3
     if profile == "slurm":
         # CPU stages go to the cpu partition; the GPU stage to gpu (no GPU asked: the run wants 0)
         assert "slurm_partition=gpu" in log and "slurm_partition=cpu" in log
-    again = snakemake(tmp_path, TARGET, "-n")
+    again = snakemake(tmp_path, TARGET, "-n", slurm=True)
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -135,7 +135,8 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
 
 
 def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
-    from zsar.embed import embed_videos, merge_features, read_features, write_features
+    from zsar.embed import embed_videos
+    from zsar.features import merge_features, read_features, write_features
     from zsar.models import create_e2e_model
 
     torch.manual_seed(0)

@@ -126,10 +126,12 @@ def test_the_schema_fills_in_defaults(tmp_path):
 def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_run_copy):
     video = tiny_run_copy / "data/synthetic/videos/ring_falling/ring_falling_test_000.mp4"
     video.write_bytes(video.read_bytes()[:200])
-    # A rendered dataset is the pipeline's own output; re-index the target by hand.
-    rerun = ("--forcerun", "index/synthetic/0.parquet", "index/synthetic/1.parquet")
+    # A rendered dataset is the pipeline's own output; re-index the video's shard by hand.
+    shard = pd.read_parquet(tiny_run_copy / "index/synthetic.parquet").set_index("video_id").loc[video.stem, "shard"]
+    rerun = ("--forcerun", f"index/synthetic/{shard}.parquet")
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
-    assert jobs["index_videos"] == 2 and jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
+    assert jobs["index_videos"] == 1 and jobs["decode_clips"] == 1 and jobs["extract_embeddings"] == 2
+    assert jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
     assert "train_model" not in jobs and "render_synthetic" not in jobs
     snakemake(tiny_run_copy, *rerun)
     result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
@@ -148,17 +150,17 @@ def test_overlap_tables_for_the_real_benchmarks_need_no_video(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_scoring_refuses_a_target_the_model_was_trained_near(tmp_path):
+def test_scoring_refuses_a_target_the_model_was_trained_near(tiny_run_copy):
     # A run whose overlap filter protects another dataset keeps "ball falling" and "wheel spinning",
     # which "ball falling down" and "spinning wheels" of the synthetic target nearly repeat.
     config = tiny_config()
     config["runs"]["unfiltered"] = {**config["runs"]["e2e_synthetic"], "targets": ["hmdb51"]}
-    write_config(tmp_path / "config.yaml", config)
-    result = snakemake(tmp_path, "results/unfiltered/synthetic_0_100.json", check=False)
+    write_config(tiny_run_copy / "config.yaml", config)
+    result = snakemake(tiny_run_copy, "results/unfiltered/synthetic_0_100.json", check=False)
     assert result.returncode != 0
-    log = (tmp_path / "logs/score_splits/unfiltered/synthetic_0_100.log").read_text()
+    log = (tiny_run_copy / "logs/score_splits/unfiltered/synthetic_0_100.log").read_text()
     assert "'ball falling down' ~ trained 'ball falling'" in log and "'spinning wheels' ~ trained 'wheel spinning'" in log
-    assert not (tmp_path / "results/unfiltered/synthetic_0_100.json").exists()
+    assert not (tiny_run_copy / "results/unfiltered/synthetic_0_100.json").exists()
 
 
 def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_shard_only(tmp_path):
@@ -174,7 +176,7 @@ def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_s
     write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi")
     # 13,320 expected videos at 5,000 a shard: 3 shards, one video each
     write_config(tmp_path / "config.yaml", tiny_config(decode={"overrides": {"ucf101": {"videos_per_shard": 5000}}}))
-    targets = ["index/ucf101.parquet", *[f"clips/ucf101/{shard}.h5" for shard in range(3)]]
+    targets = ["index/ucf101.parquet", "clips/ucf101/1.h5"]  # shard 1: v_Archery_g01_c01 (by label, then id)
     snakemake(tmp_path, *targets)
     index = pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id")
     assert index["decodable"].to_dict() == {"v_ApplyEyeMakeup_g08_c01": True, "v_Archery_g01_c01": True,
@@ -185,10 +187,10 @@ def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_s
     assert planned_jobs(snakemake(tmp_path, "-n", *targets)) == {}
 
     write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi", n=10)  # same name, new content
-    shard = int(index.loc["v_Archery_g01_c01", "shard"])
+    assert index.loc["v_Archery_g01_c01", "shard"] == 1
     result = snakemake(tmp_path, "-n", *targets)
     assert planned_jobs(result) == {"index_videos": 1, "merge_index": 1, "decode_clips": 1}
-    assert f"index/ucf101/{shard}.parquet" in result.stdout
+    assert "index/ucf101/1.parquet" in result.stdout
     snakemake(tmp_path, *targets)
     assert pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id").loc["v_Archery_g01_c01", "frames"] == 10
 

@@ -5,7 +5,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import h5py
 import numpy as np
 
-from zsar.clips import STRING
+from zsar.features import STRING
 from zsar.io import atomic_output, open_h5, read_json
 from zsar.prototypes import VARIANTS, compose
 from zsar.semantics import read_class_embedding

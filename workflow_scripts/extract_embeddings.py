@@ -5,7 +5,8 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import torch
 
 from zsar.clips import shard_videos
-from zsar.embed import embed_videos, file_sha256, write_features
+from zsar.embed import embed_videos
+from zsar.features import file_sha256, write_features
 from zsar.training import load_model
 
 torch.set_num_threads(snakemake.threads)

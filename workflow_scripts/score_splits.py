@@ -5,8 +5,8 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import h5py
 import numpy as np
 
-from zsar.embed import read_features
-from zsar.clips import STRING
+from zsar.features import read_features
+from zsar.features import STRING
 from zsar.io import atomic_output, open_h5, read_json, read_parquet, write_json
 from zsar.prototypes import VARIANTS
 from zsar.provenance import code_version

@@ -5,8 +5,8 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import h5py
 import numpy as np
 
-from zsar.clips import STRING
-from zsar.embed import read_features
+from zsar.features import STRING
+from zsar.features import read_features
 from zsar.io import atomic_output, read_parquet
 from zsar.prototypes import seen_prototypes
 from zsar.semantics import kept_classes

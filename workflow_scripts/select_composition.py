@@ -4,7 +4,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import numpy as np
 
-from zsar.embed import read_features
+from zsar.features import read_features
 from zsar.io import open_h5, read_parquet, write_json
 from zsar.prototypes import cross_validate
 from zsar.semantics import read_class_embedding

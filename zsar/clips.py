@@ -12,14 +12,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pandas as pd
-import torch
-from torch.utils.data import Dataset
 
 from zsar import sampling
+from zsar.features import STRING
 from zsar.index import decoder_message
 from zsar.io import atomic_output, open_h5
-
-STRING = h5py.string_dtype()
 
 
 def read_frames(reader, indices, chunk: int = 16) -> np.ndarray:
@@ -116,7 +113,7 @@ def _read_clip(dataset: h5py.Dataset, start: int, length: int, stride: int) -> n
     return dataset[:][sampling.clip_indices(start, length, stride, dataset.shape[0])]
 
 
-class TrainClips(Dataset):
+class TrainClips:
     """One random clip per video per epoch, randomly cropped and flipped; returns (clip, label index)."""
 
     def __init__(self, videos: pd.DataFrame, label_index: dict[str, int], *, length: int, stride: int,
@@ -139,10 +136,10 @@ class TrainClips(Dataset):
         frames = self._shards.frames(row["shard_path"], row["video_id"])
         start = sampling.random_clip_start(frames.shape[0], self.length, self.stride, rng)
         clip = sampling.random_crop_flip(_read_clip(frames, start, self.length, self.stride), self.crop, rng)
-        return sampling.to_model_input(torch.from_numpy(np.ascontiguousarray(clip))), self.targets[i]
+        return sampling.to_model_input(clip), self.targets[i]
 
 
-class TestClips(Dataset):
+class TestClips:
     """All `n_clips` uniformly spaced, centre-cropped clips of a video: (n_clips, 3, T, crop, crop)."""
 
     def __init__(self, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int):
@@ -159,4 +156,4 @@ class TestClips(Dataset):
         starts = sampling.uniform_clip_starts(frames.shape[0], self.length, self.stride, self.n_clips)
         clips = np.stack([frames[sampling.clip_indices(s, self.length, self.stride, frames.shape[0])]
                           for s in starts])
-        return sampling.to_model_input(torch.from_numpy(sampling.center_crop(clips, self.crop).copy()))
+        return sampling.to_model_input(sampling.center_crop(clips, self.crop))

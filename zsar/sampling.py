@@ -7,8 +7,6 @@ Training takes one random clip of `length` frames at `stride` per video; testing
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 # The papers' clip sampling. E2E: 16 frames, 112 crop, 25 test clips (Brattoli et al. 2020).
 # ResT: 16/8/4 frames at stride 6 for ResNet-18/34/101, 224 crops (Lin et al. 2022); its test-time
@@ -55,8 +53,12 @@ def resized_shape(height: int, width: int, short_side: int) -> tuple[int, int]:
     return max(short_side, round(height * scale)), max(short_side, round(width * scale))
 
 
-def to_model_input(clip_uint8: torch.Tensor) -> torch.Tensor:
-    """(..., T, H, W, 3) uint8 -> (..., 3, T, H, W) float in [-1, 1]."""
+def to_model_input(clip_uint8) -> "torch.Tensor":  # noqa: F821
+    """(..., T, H, W, 3) uint8 (numpy or torch) -> (..., 3, T, H, W) float tensor in [-1, 1]."""
+    import torch  # here, so that the clip cache and the DAG's helpers load without torch
+
+    if isinstance(clip_uint8, np.ndarray):
+        clip_uint8 = torch.from_numpy(np.ascontiguousarray(clip_uint8))
     x = clip_uint8.float().div_(127.5).sub_(1.0)
     return x.movedim(-1, -4)
 
@@ -80,6 +82,9 @@ def resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear resize of (T, H, W, 3) uint8 frames."""
     if frames.shape[1:3] == (height, width):
         return frames
+    import torch
+    import torch.nn.functional as F
+
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
     x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
     return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
