@@ -43,7 +43,7 @@ from tqdm import tqdm
 from zsar.clips import TrainClips
 from zsar.embed import embed_videos
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
-from zsar.methods import METHODS, resolve  # noqa: F401  (METHODS: re-exported)
+from zsar.methods import resolve
 from zsar.models import create_e2e_model
 from zsar.rest import create_rest
 
