@@ -1,11 +1,13 @@
 # Helpers shared by the rules: manifests, shard counts, run settings, config and target checks.
 import difflib
 import hashlib
+import json
 import math
 import os
 import sys
 from functools import cache
 
+from zsar.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings
 from zsar.manifest import load_manifest, missing_data_message
 from zsar.sampling import PRESETS as SAMPLING_PRESETS, resolve_sampling
 from zsar.methods import resolve as resolve_method
@@ -56,19 +58,36 @@ def decode_settings(dataset):
     return settings
 
 
+@cache
+def listing(dataset):
+    """A downloaded dataset's listed videos with each file's (size, time) on disk, read at DAG time.
+
+    One stat per video: Kinetics-700's 580k take seconds (benchmarks/dag_scale.py). `present`
+    says whether the file is there.
+    """
+    from zsar.index import file_stamp, listed_videos
+
+    require_data([dataset])
+    root = f"{DATA}/{dataset}"
+    try:
+        listed, _ = listed_videos(manifest(dataset), root)
+    except ValueError as error:  # a malformed annotation file, a video listed twice
+        stop(str(error))
+    prefix = os.path.join(root, "")
+    stamps = [file_stamp(prefix + rel) for rel in listed["path"]]
+    return listed.assign(stamp=[str(stamp) for stamp in stamps], present=[stamp is not None for stamp in stamps])
+
+
 def n_videos(dataset):
-    """Videos the dataset is expected to hold: rendered count, or the manifest's count."""
+    """Videos of the dataset to cut into shards: the rendered count, or those on disk."""
     if dataset in RENDERED:
         per_class = sum(config["synthetic"]["videos_per_class"][dataset].values())
         return per_class * len(manifest(dataset)["classes"])
-    videos = manifest(dataset).get("counts", {}).get("videos")
-    if videos is None:
-        stop(f"{manifest(dataset)['_path']} gives no counts.videos, which sets how many shards "
-             f"its videos are split into; add it.")
-    return videos
+    return int(listing(dataset)["present"].sum())
 
 
 def n_shards(dataset):
+    """Shards follow the videos on disk: a partial copy gets fewer, fuller shards."""
     return max(1, math.ceil(n_videos(dataset) / decode_settings(dataset)["videos_per_shard"]))
 
 
@@ -78,15 +97,10 @@ def shard_files(pattern, dataset, **fields):
 
 @cache
 def video_stamps(dataset):
-    """Per shard, the digest of its videos' sizes and times (zsar.index.shard_stamps), read at DAG time."""
-    from zsar.index import assign_shards, listed_videos, shard_stamps
+    """Per shard, a digest of its videos' paths, labels, splits, sizes and times."""
+    from zsar.index import assign_shards, shard_stamps
 
-    root = f"{DATA}/{dataset}"
-    try:
-        listed, _ = listed_videos(manifest(dataset), root)
-    except ValueError as error:  # a malformed annotation file, a video listed twice
-        stop(str(error))
-    return shard_stamps(assign_shards(listed, n_shards(dataset)), root)
+    return shard_stamps(assign_shards(listing(dataset), n_shards(dataset)))
 
 
 def shard_stamp(wildcards):
@@ -96,8 +110,33 @@ def shard_stamp(wildcards):
     """
     if wildcards.dataset in RENDERED:
         return None
-    require_data([wildcards.dataset])
     return video_stamps(wildcards.dataset).get(int(wildcards.shard), "no videos")
+
+
+@cache
+def frames_identity(dataset):
+    """What a model trained on `dataset` saw, whatever the cache's cut into shards or its compression.
+
+    The training stage's rerun trigger (its clip input is `ancient`): the listed videos with their
+    sizes and times (or the rendering settings), the class list, the short side and whether frames
+    are raw or JPEG of some quality. Changing videos_per_shard or the raw compression re-cuts the
+    cache but retrains nothing; a changed, added or removed video retrains.
+    """
+    from types import SimpleNamespace
+
+    from zsar.cache import frames_identity as stored_frames
+
+    settings = decode_settings(dataset)
+    parts = {"manifest": manifest_digest(SimpleNamespace(dataset=dataset)), "short_side": settings["short_side"],
+             "frames": stored_frames(settings)}
+    if dataset in RENDERED:
+        parts["videos"] = {key: config["synthetic"][key] for key in ("seed", "frames", "size", "fps")}
+        parts["videos"]["per_class"] = config["synthetic"]["videos_per_class"][dataset]
+    else:
+        table = listing(dataset).sort_values("video_id")
+        lines = table["video_id"] + "\t" + table["path"] + "\t" + table["label"] + "\t" + table["split"] + "\t" + table["stamp"]
+        parts["videos"] = hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 def embedding_spec(name):

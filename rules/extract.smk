@@ -1,5 +1,13 @@
+def extract_resources():
+    """What each extraction job asks a cluster for (extract.resources); cluster profiles turn gpu
+    into a GPU request and partition. Not a rerun trigger."""
+    r = config["extract"]["resources"]
+    return {"gpu": r["gpu"], "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
+
+
 rule extract_embeddings:
-    """One embedding per video: the mean over its test clips."""
+    """One embedding per video of a target shard: the mean over its test clips. A GPU job when the
+    profile gives it one (float16 autocast there); the same code on the CPU."""
     input:
         model="models/{run}/model.pt",
         clips="clips/{dataset}/{shard}.h5",
@@ -8,7 +16,11 @@ rule extract_embeddings:
     params:
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         per_clip=config["extract"]["per_clip"],
-    threads: 1
+        batch_size=config["extract"]["batch_size"],
+        workers=config["extract"]["workers"],
+    threads: config["extract"]["threads"]
+    resources:
+        **extract_resources(),
     log:
         "logs/extract_embeddings/{run}/{dataset}/{shard}.log",
     benchmark:
@@ -17,18 +29,53 @@ rule extract_embeddings:
         "../workflow_scripts/extract_embeddings.py"
 
 
-rule merge_features:
-    """features/{run}/{dataset}.h5: a dataset's feature shards in one file."""
-    input:
-        lambda wc: shard_files("features/{run}/{dataset}/{shard}.h5", wc.dataset, run=wc.run),
-    output:
-        "features/{run}/{dataset}.h5",
-    log:
-        "logs/merge_features/{run}/{dataset}.log",
-    benchmark:
-        "logs/merge_features/{run}/{dataset}.benchmark.tsv"
-    run:
-        from zsar.features import merge_features
+def seen_inputs(wildcards):
+    source = run_settings(wildcards.run)["source"]
+    if wildcards.source != source:
+        stop(f"features/{wildcards.run}/{wildcards.source}_seen: run '{wildcards.run}' trains on {source}, "
+             f"so its seen features are features/{wildcards.run}/{source}_seen.h5")
+    return {
+        "model": "models/{run}/model.pt",
+        "clips": "clips/{source}/{shard}.h5",
+        "catalogue": "clips/{source}.parquet",
+        "overlap": overlap_table(wildcards.run),
+    }
 
-        with open(log[0], "w") as handle:
-            print(f"{merge_features(input, output[0])} videos from {len(input)} shards", file=handle)
+
+rule extract_seen:
+    """Embeddings of the source videos behind the seen prototypes: kept classes only, at most
+    seen_prototypes.videos_per_class per class and split, clips_per_video clips each."""
+    input:
+        unpack(seen_inputs),
+    output:
+        "features/{run}/{source}_seen/{shard}.h5",
+    params:
+        sampling=lambda wc: run_settings(wc.run)["sampling"],
+        select=config["seen_prototypes"],
+        batch_size=config["extract"]["batch_size"],
+        workers=config["extract"]["workers"],
+    threads: config["extract"]["threads"]
+    resources:
+        **extract_resources(),
+    log:
+        "logs/extract_seen/{run}/{source}/{shard}.log",
+    benchmark:
+        "logs/extract_seen/{run}/{source}/{shard}.benchmark.tsv"
+    script:
+        "../workflow_scripts/extract_seen.py"
+
+
+rule merge_features:
+    """features/{run}/{dataset}.h5 (and {source}_seen.h5): a dataset's feature shards in one file."""
+    input:
+        lambda wc: shard_files(f"features/{{run}}/{wc.dataset}{wc.part}/{{shard}}.h5", wc.dataset, run=wc.run),
+    output:
+        "features/{run}/{dataset}{part}.h5",
+    wildcard_constraints:
+        part="|_seen",
+    log:
+        "logs/merge_features/{run}/{dataset}{part}.log",
+    benchmark:
+        "logs/merge_features/{run}/{dataset}{part}.benchmark.tsv"
+    script:
+        "../workflow_scripts/merge_features.py"

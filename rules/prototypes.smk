@@ -1,7 +1,7 @@
 def seen_prototype_inputs(wildcards):
     source = run_settings(wildcards.run)["source"]
     return {
-        "features": f"features/{wildcards.run}/{source}.h5",
+        "features": f"features/{wildcards.run}/{source}_seen.h5",
         "index": f"index/{source}.parquet",
         "overlap": overlap_table(wildcards.run),
     }
@@ -42,7 +42,7 @@ def select_composition_inputs(wildcards):
     source = settings["source"]
     return {
         "seen": "prototypes/{run}/seen.h5",
-        "features": f"features/{wildcards.run}/{source}.h5",
+        "features": f"features/{wildcards.run}/{source}_seen.h5",
         "index": f"index/{source}.parquet",
         "seen_vectors": f"semantic/{settings['embedding']}/{source}.h5",
     }

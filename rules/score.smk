@@ -26,7 +26,10 @@ def provenance(wildcards):
         "seed": config["seed"],
         "overlap": config["overlap"],
         "embedding_spec": embedding_spec(settings["embedding"]),
-        "decode": {d: decode_settings(d) for d in datasets},
+        # How the cache is cut into shards, or compressed when raw, does not change a result.
+        "decode": {d: {k: v for k, v in decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
+                   for d in datasets},
+        "seen_prototypes": config["seen_prototypes"],
         "synthetic": config["synthetic"] if set(datasets) & set(RENDERED) else None,
         "splits": config["splits"],
         "compose": config["compose"],

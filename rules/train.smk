@@ -2,8 +2,9 @@ def train_inputs(wildcards):
     settings = run_settings(wildcards.run)
     source = settings["source"]
     return {
-        "clips": shard_files("clips/{dataset}/{shard}.h5", source),
-        "index": f"index/{source}.parquet",
+        # ancient: a cache re-cut into other shards, or recompressed, retrains nothing; what the model
+        # saw is the `data` parameter (frames_identity), which changes when a video or the frames do.
+        "clips": ancient(f"clips/{source}.parquet"),
         "vectors": f"semantic/{settings['embedding']}/{source}.h5",
         "overlap": overlap_table(wildcards.run),
     }
@@ -23,6 +24,7 @@ rule train_model:
         train=lambda wc: run_settings(wc.run)["train"],
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         seed=config["seed"],
+        data=lambda wc: frames_identity(run_settings(wc.run)["source"]),
         # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
         checkpoint="models/{run}/checkpoint.pt",
     threads: 8  # Snakemake caps this at --cores

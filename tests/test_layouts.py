@@ -10,8 +10,13 @@ import pandas as pd
 import pytest
 
 from zsar.index import assign_shards, decoder_message, index_videos, shard_stamps
-from zsar.layouts import LayoutError, read_activitynet, read_hmdb51, read_kinetics, read_layout, read_ucf101
+from zsar.layouts import (LayoutError, label_key, read_activitynet, read_hmdb51, read_kinetics, read_layout,
+                          read_ucf101, video_extensions)
+from zsar.manifest import MANIFEST_DIR, class_names, load_manifest
 from zsar.synthetic import render_frames, write_mp4
+
+KINETICS = {"_path": "kinetics700.yaml", "layout_kind": "kinetics", "video_extensions": [".mp4", ".webm", ".mkv"]}
+HEADER = "label,youtube_id,time_start,time_end,split\n"
 
 
 def frames(n=8, size=32):
@@ -35,6 +40,28 @@ def write_avi(path, n=8):
 def mp4(path, n=8):
     path.parent.mkdir(parents=True, exist_ok=True)
     write_mp4(path, frames(n), 8)
+
+
+def write_video(path, codec, container_format, n=8):
+    """A video in another container: VP8 in WebM, H.264 in Matroska (what YouTube downloaders write)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=8)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for array in frames(n):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def kinetics_annotations(root, train, val=()):
+    """annotations/{train,val}.csv from (label, youtube_id) pairs, each a 10 s segment from 0."""
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    for side, rows in (("train", train), ("val", val)):
+        (root / f"annotations/{side}.csv").write_text(
+            HEADER + "".join(f"\"{label}\",{youtube_id},0,10,{side}\n" for label, youtube_id in rows))
 
 
 def test_ucf101_lists_both_sides_of_split_1_and_reports_a_missing_clip(tmp_path):
@@ -190,3 +217,99 @@ def test_decord_messages_lose_every_clock_time_and_source_prefix(tmp_path):
         "/github/workspace/src/video/ffmpeg/threaded_decoder.cc:292: Check failed: avcodec_send_packet(x) >= 0 "
         f"(-1094995529 vs. 0) Error sending packet in {tmp_path}/v/bad.mp4")
     assert decoder_message(nested, tmp_path / "v/bad.mp4") == "Error sending packet in bad.mp4"
+
+
+def test_kinetics_label_folders_written_with_underscores_index_as_decodable(tmp_path):
+    labels = {"air drumming": "air_drumming",
+              "passing American football (in game)": "passing_American_football_(in_game)",
+              "tying knot (not on a tie)": "Tying-Knot-not-on-a-tie",  # parentheses dropped, hyphens
+              "massaging person's head": "massaging_persons_head"}  # quote dropped
+    kinetics_annotations(tmp_path, [(label, f"id{k:09d}") for k, label in enumerate(labels)])
+    for k, folder in enumerate(labels.values()):
+        mp4(tmp_path / f"train/{folder}/id{k:09d}_000000_000010.mp4")
+    table = read_layout(KINETICS, tmp_path)
+    assert table["path"].tolist() == [f"train/{folder}/id{k:09d}_000000_000010.mp4"
+                                      for k, folder in enumerate(labels.values())]
+    assert table["label"].tolist() == list(labels)  # the label as the annotations write it
+    index = index_videos(table, tmp_path, n_shards=1)
+    assert index["decodable"].all(), index["problem"].tolist()
+
+
+def test_two_folders_standing_for_one_label_are_refused_naming_both(tmp_path):
+    kinetics_annotations(tmp_path, [("air drumming", "a" * 11)])
+    (tmp_path / "train/air drumming").mkdir(parents=True)
+    (tmp_path / "train/Air_Drumming").mkdir()
+    with pytest.raises(LayoutError, match=r"folders 'Air_Drumming' and 'air drumming' both stand for label"):
+        read_layout(KINETICS, tmp_path)
+
+
+def test_every_manifests_class_names_keep_distinct_label_keys_and_kinetics_lists_its_extensions():
+    for path in sorted(MANIFEST_DIR.glob("*.yaml")):
+        manifest = load_manifest(path.stem)
+        keys = [label_key(name) for name in class_names(manifest)]
+        assert len(set(keys)) == len(keys), path
+        if manifest["layout_kind"] == "kinetics":
+            assert video_extensions(manifest) == (".mp4", ".webm", ".mkv"), path
+    assert label_key("passing_American_football_(in_game)") == label_key("passing American football (in game)")
+
+
+def test_webm_and_mkv_videos_are_found_and_the_manifests_order_picks_between_two_files(tmp_path):
+    kinetics_annotations(tmp_path, [("abseiling", "webm0000000"), ("abseiling", "mkv00000000"),
+                                    ("abseiling", "both0000000"), ("abseiling", "gone0000000")])
+    folder = tmp_path / "train/abseiling"
+    write_video(folder / "webm0000000_000000_000010.webm", "libvpx", "webm")
+    write_video(folder / "mkv00000000_000000_000010.mkv", "libx264", "matroska")
+    mp4(folder / "both0000000_000000_000010.mp4")
+    write_video(folder / "both0000000_000000_000010.webm", "libvpx", "webm")
+    (folder / "gone0000000_000000_000010.avi").write_bytes(b"")  # an extension the manifest does not list
+    table = read_layout(KINETICS, tmp_path)
+    assert table["path"].tolist() == ["train/abseiling/webm0000000_000000_000010.webm",
+                                      "train/abseiling/mkv00000000_000000_000010.mkv",
+                                      "train/abseiling/both0000000_000000_000010.mp4",
+                                      "train/abseiling/gone0000000_000000_000010.mp4"]
+    index = index_videos(table, tmp_path, n_shards=1).set_index("video_id")
+    assert index["problem"].to_dict() == {
+        "both0000000_000000_000010": "", "gone0000000_000000_000010": "missing file",
+        "mkv00000000_000000_000010": "", "webm0000000_000000_000010": ""}
+    webm_first = read_layout({**KINETICS, "video_extensions": [".webm", ".mp4"]}, tmp_path)
+    assert webm_first["path"][2] == "train/abseiling/both0000000_000000_000010.webm"
+
+
+def test_activitynet_takes_its_extensions_from_the_manifest(tmp_path):
+    database = {"aaa": {"subset": "training", "annotations": [{"label": "Archery", "segment": [0.0, 1.0]}]}}
+    (tmp_path / "activity_net.v1-3.min.json").write_text(json.dumps({"database": database}))
+    for ext in ("mkv", "webm", "avi"):
+        (tmp_path / "videos").mkdir(exist_ok=True)
+        (tmp_path / f"videos/v_aaa.{ext}").write_bytes(b"")
+    manifest = {"_path": "activitynet.yaml", "layout_kind": "activitynet"}
+    assert read_layout({**manifest, "video_extensions": [".webm", ".mkv"]}, tmp_path)["path"][0] == "videos/v_aaa.webm"
+    assert read_layout({**manifest, "video_extensions": [".mp4"]}, tmp_path)["path"][0] == "videos/v_aaa.mp4"
+
+
+def test_a_symlinked_train_folder_on_another_disk_indexes(tmp_path):
+    root, other_disk = tmp_path / "kinetics700", tmp_path / "other_disk"
+    kinetics_annotations(root, [("abseiling", "a" * 11)])
+    mp4(other_disk / "train/abseiling/aaaaaaaaaaa_000000_000010.mp4")
+    (root / "train").symlink_to(other_disk / "train", target_is_directory=True)
+    index = index_videos(read_layout(KINETICS, root), root, n_shards=1)
+    assert index["problem"].tolist() == [""] and index["decodable"].all()
+    assert index["path"].tolist() == ["train/abseiling/aaaaaaaaaaa_000000_000010.mp4"]
+
+
+def test_annotation_paths_that_are_absolute_or_go_up_are_refused_even_when_they_land_inside(tmp_path):
+    root = tmp_path / "data"
+    mp4(root / "videos/x.mp4")
+    mp4(tmp_path / "outside.mp4")
+    paths = {"up_and_back": "videos/../videos/x.mp4", "absolute": str(root / "videos/x.mp4"),
+             "outside": "../outside.mp4", "fine": "videos/x.mp4"}
+    table = pd.DataFrame({"video_id": list(paths), "path": list(paths.values()), "label": "x", "split": "test"})
+    index = index_videos(table, root, n_shards=1).set_index("video_id")
+    assert index["problem"].to_dict() == {
+        "absolute": f"path leaves the dataset root: {root / 'videos/x.mp4'}", "fine": "",
+        "outside": "path leaves the dataset root: ../outside.mp4",
+        "up_and_back": "path leaves the dataset root: videos/../videos/x.mp4"}
+
+
+def test_a_header_only_annotation_file_lists_no_video(tmp_path):
+    kinetics_annotations(tmp_path, [("abseiling", "a" * 11)], val=[])
+    assert read_layout(KINETICS, tmp_path)["split"].tolist() == ["train"]

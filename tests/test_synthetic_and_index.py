@@ -1,6 +1,7 @@
 import numpy as np
 
-from zsar.clips import decode_shard, shard_videos
+from zsar.cache import cached_videos
+from zsar.clips import decode_shard
 from zsar.index import index_videos
 from zsar.layouts import read_annotations_csv
 from zsar.synthetic import MOTIONS, OBJECTS, render_dataset, render_frames
@@ -51,5 +52,5 @@ def test_index_reports_a_truncated_video_and_decoding_goes_on(tmp_path):
 
     for shard in (0, 1):
         decode_shard(index, tmp_path, shard, tmp_path / f"clips/{shard}.h5", short_side=16)
-    cached = shard_videos([tmp_path / "clips/0.h5", tmp_path / "clips/1.h5"])
+    cached = cached_videos([tmp_path / "clips/0.h5", tmp_path / "clips/1.h5"])
     assert sorted(cached["video_id"]) == sorted(good.index)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from zsar.clips import decode_shard, shard_videos
+from zsar.cache import cached_videos
+from zsar.clips import decode_shard
 from zsar.index import index_videos
 from zsar.layouts import read_annotations_csv
 from zsar.synthetic import render_dataset
@@ -28,7 +29,7 @@ def videos(tmp_path_factory):
     render_dataset(manifest, root, {"train": 8, "val": 2}, seed=0, frames=12, size=32, fps=8)
     table = read_annotations_csv(root)
     decode_shard(index_videos(table, root, n_shards=1), root, 0, root / "clips.h5", short_side=32)
-    return shard_videos([root / "clips.h5"]).merge(table[["video_id", "split"]], on="video_id")
+    return cached_videos([root / "clips.h5"]).merge(table[["video_id", "split"]], on="video_id")
 
 
 MODELS = {"e2e": {"arch": "r2plus1d", "widths": [4, 8], "layers": [1, 1], "dropout": 0.2},

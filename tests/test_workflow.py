@@ -174,8 +174,11 @@ def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_s
     (root / "ucfTrainTestlist/testlist01.txt").write_text("Archery/v_Archery_g01_c01.avi\nArchery/v_Archery_g01_c02.avi\n")
     write_avi(root / "UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
     write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi")
-    # 13,320 expected videos at 5,000 a shard: 3 shards, one video each
-    write_config(tmp_path / "config.yaml", tiny_config(decode={"overrides": {"ucf101": {"videos_per_shard": 5000}}}))
+    # Shards follow the videos on disk: 2 at one a shard. A copy this partial passes the data gate
+    # only with it lowered.
+    config = tiny_config(decode={"overrides": {"ucf101": {"videos_per_shard": 1}}},
+                         data_gate={"min_decodable": 0.5, "min_videos_per_class": 0})
+    write_config(tmp_path / "config.yaml", config)
     targets = ["index/ucf101.parquet", "clips/ucf101/1.h5"]  # shard 1: v_Archery_g01_c01 (by label, then id)
     snakemake(tmp_path, *targets)
     index = pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id")
@@ -189,10 +192,19 @@ def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_s
     write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi", n=10)  # same name, new content
     assert index.loc["v_Archery_g01_c01", "shard"] == 1
     result = snakemake(tmp_path, "-n", *targets)
-    assert planned_jobs(result) == {"index_videos": 1, "merge_index": 1, "decode_clips": 1}
+    assert planned_jobs(result) == {"index_videos": 1, "merge_index": 1, "check_data": 1, "decode_clips": 1}
     assert "index/ucf101/1.parquet" in result.stdout
     snakemake(tmp_path, *targets)
     assert pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id").loc["v_Archery_g01_c01", "frames"] == 10
+
+    # The gate at its defaults refuses this copy before decoding, naming the counts and the classes.
+    write_config(tmp_path / "config.yaml", tiny_config(decode=config["decode"]))
+    (tmp_path / "clips/ucf101/1.h5").unlink()
+    result = snakemake(tmp_path, *targets, check=False)
+    assert result.returncode != 0 and not (tmp_path / "clips/ucf101/1.h5").exists()
+    log = (tmp_path / "logs/check_data/ucf101.log").read_text()
+    assert "UCF101" in log and "list 3 videos, 2 of them decodable" in log
+    assert "101 of 101 classes have fewer than 2 decodable videos" in log and "data_gate.min_decodable" in log
 
     # The same video listed twice stops the run before any job, naming both lines.
     with open(root / "ucfTrainTestlist/testlist01.txt", "a") as listing:

@@ -2,11 +2,14 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-
 from zsar.clips import decode_shard
 from zsar.io import read_parquet
+from zsar.progress import Progress
 
-counts = decode_shard(read_parquet(snakemake.input.index), snakemake.params.root, int(snakemake.wildcards.shard),
-                      snakemake.output[0], snakemake.params.short_side,
-                      log=lambda message: print(message, file=sys.stderr))
+shard = int(snakemake.wildcards.shard)
+index = read_parquet(snakemake.input.index)
+progress = Progress(int(index["decodable"].sum()), "videos", desc=f"decode {snakemake.wildcards.dataset} shard {shard}")
+counts = decode_shard(index, snakemake.params.root, shard, snakemake.output[0], snakemake.params.short_side,
+                      **snakemake.params.codec, log=lambda message: print(message, file=sys.stderr),
+                      progress=lambda done, total: progress.update(done))
 print(counts, file=sys.stderr)

@@ -2,7 +2,6 @@ import os
 import sys
 
 
-from zsar.clips import shard_videos
 from zsar.io import read_parquet
 from zsar.semantics import kept_classes, read_class_embedding
 from zsar.training import train
@@ -12,8 +11,7 @@ def main():
     log = open(snakemake.log[0], "w", buffering=1)
     sys.stderr = log
     os.dup2(log.fileno(), 2)  # processes started for DistributedDataParallel log here too
-    index = read_parquet(snakemake.input.index)
-    videos = shard_videos(snakemake.input.clips).merge(index[["video_id", "split"]], on="video_id")
+    videos = read_parquet(snakemake.input.clips)  # the clip catalogue: video_id, label, split, shard_path
     kept = kept_classes(snakemake.input.overlap)
     embedding = read_class_embedding(snakemake.input.vectors)
     row = {name: k for k, name in enumerate(embedding.names)}

@@ -1,22 +1,22 @@
-"""The clip cache: decoded, resized frames in sharded HDF5, read by training and extraction.
+"""From videos to clips: decoding a shard of videos into the cache, and the clip datasets that
+training and extraction read from it (zsar.cache holds the cache format itself).
 
-One file per shard: `frames/<video_id>` holds a video's frames (T, H, W, 3) uint8 resized to
-the configured short side; `video_id` and `label` list the videos in order; `failed` and
-`failed_reason` list the videos the decoder could not read (reported, never silently dropped).
+Both datasets return uint8 frames already cropped (so that clips of videos of any aspect ratio
+batch together, and only the cropped pixels travel); flipping, scaling and normalising happen on
+the model's device, batched (`sampling.to_model_input`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from zsar import sampling
-from zsar.features import STRING
+from zsar.cache import Shards, ShardWriter
 from zsar.index import decoder_message
-from zsar.io import atomic_output, open_h5
+from zsar.io import atomic_output
 
 
 def read_frames(reader, indices, chunk: int = 16) -> np.ndarray:
@@ -53,76 +53,48 @@ def decode_video(path: Path, height: int, width: int) -> np.ndarray:
     return sampling.resize_frames(read_frames(reader, range(len(reader))), height, width)
 
 
-def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_side: int, log=print) -> dict:
-    """Decode every decodable video of one shard into the cache; return counts for the log."""
+def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_side: int, *, codec: str = "jpeg",
+                 quality: int = 90, compression: str = "blosc-lz4", log=print, progress=None) -> dict:
+    """Decode every decodable video of one shard into the cache; return counts for the log.
+
+    `progress(done, total)` is called after each video.
+    """
     videos = index[(index["shard"] == shard) & index["decodable"]]
-    ids, labels, failed, reasons = [], [], [], []
-    with atomic_output(out_path) as tmp, h5py.File(tmp, "w") as f:
-        group = f.create_group("frames")
-        for row in videos.itertuples(index=False):
+    decoded = failed = 0
+    with atomic_output(out_path) as tmp, ShardWriter(tmp, short_side=short_side, codec=codec, quality=quality,
+                                                     compression=compression) as writer:
+        for done, row in enumerate(videos.itertuples(index=False), 1):
             height, width = sampling.resized_shape(int(row.height), int(row.width), short_side)
             try:
                 frames = decode_video(Path(root) / row.path, height, width)
             except Exception as error:  # a video the index could open but not decode in full
-                failed.append(row.video_id)
-                reasons.append(f"decord: {decoder_message(error, Path(root) / row.path)}")
-                log(f"could not decode {row.path}: {reasons[-1]}")
-                continue
-            group.create_dataset(row.video_id, data=frames, chunks=(1, *frames.shape[1:]),
-                                 compression="lzf")
-            ids.append(row.video_id)
-            labels.append(row.label)
-        f.create_dataset("video_id", data=np.array(ids, dtype=object), dtype=STRING)
-        f.create_dataset("label", data=np.array(labels, dtype=object), dtype=STRING)
-        f.create_dataset("failed", data=np.array(failed, dtype=object), dtype=STRING)
-        f.create_dataset("failed_reason", data=np.array(reasons, dtype=object), dtype=STRING)
-        f.attrs["short_side"] = short_side
-    return {"decoded": len(ids), "failed": len(failed),
+                reason = f"decord: {decoder_message(error, Path(root) / row.path)}"
+                writer.fail(row.video_id, reason)
+                failed += 1
+                log(f"could not decode {row.path}: {reason}")
+            else:
+                writer.add(row.video_id, row.label, frames)
+                decoded += 1
+            if progress is not None:
+                progress(done, len(videos))
+    return {"decoded": decoded, "failed": failed,
             "skipped_undecodable": int(((index["shard"] == shard) & ~index["decodable"]).sum())}
 
 
-def shard_videos(paths) -> pd.DataFrame:
-    """video_id, label and shard path of every video in a set of cache shards."""
-    rows = []
-    for path in paths:
-        with open_h5(path) as f:
-            for vid, label in zip(f["video_id"].asstr()[:], f["label"].asstr()[:]):
-                rows.append((str(path), vid, label))
-    return pd.DataFrame(rows, columns=["shard_path", "video_id", "label"])
-
-
-class _Shards:
-    """Lazily opened HDF5 handles, one set per process (safe with DataLoader workers)."""
-
-    def __init__(self):
-        self._files = {}
-
-    def frames(self, shard_path: str, video_id: str) -> h5py.Dataset:
-        if shard_path not in self._files:
-            self._files[shard_path] = open_h5(shard_path)
-        return self._files[shard_path]["frames"][video_id]
-
-    def __getstate__(self):
-        return {"_files": {}}
-
-
-def _read_clip(dataset: h5py.Dataset, start: int, length: int, stride: int) -> np.ndarray:
-    span = sampling.clip_span(length, stride)
-    if start + span <= dataset.shape[0]:  # the clip fits: let HDF5 read just the strided slice
-        return dataset[start:start + span:stride]
-    return dataset[:][sampling.clip_indices(start, length, stride, dataset.shape[0])]
-
-
 class TrainClips:
-    """One random clip per video per epoch, randomly cropped and flipped; returns (clip, label index)."""
+    """One random clip per video per epoch, randomly cropped; returns (uint8 clip, flip, label index).
+
+    The clip is (T, crop, crop, 3) uint8; `flip` says whether the model's device should flip it
+    left-right (`sampling.to_model_input`). Only the clip's frames are decoded.
+    """
 
     def __init__(self, videos: pd.DataFrame, label_index: dict[str, int], *, length: int, stride: int,
-                 crop: int, seed: int):
+                 crop: int, seed: int, max_open: int = 32):
         self.videos = videos.reset_index(drop=True)
         self.targets = [label_index[label] for label in self.videos["label"]]
         self.length, self.stride, self.crop, self.seed = length, stride, crop, seed
         self.epoch = 0
-        self._shards = _Shards()
+        self._shards = Shards(max_open)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -131,29 +103,36 @@ class TrainClips:
         return len(self.videos)
 
     def __getitem__(self, i):
+        import torch
+
         row = self.videos.iloc[i]
         rng = np.random.default_rng([self.seed, self.epoch, i])  # same draws whatever the worker count
-        frames = self._shards.frames(row["shard_path"], row["video_id"])
-        start = sampling.random_clip_start(frames.shape[0], self.length, self.stride, rng)
-        clip = sampling.random_crop_flip(_read_clip(frames, start, self.length, self.stride), self.crop, rng)
-        return sampling.to_model_input(clip), self.targets[i]
+        video = self._shards.video(row["shard_path"], row["video_id"])
+        start = sampling.random_clip_start(video.n_frames, self.length, self.stride, rng)
+        top, left, flip = sampling.random_crop_box(video.height, video.width, self.crop, rng)
+        frames = video.read(sampling.clip_indices(start, self.length, self.stride, video.n_frames))
+        clip = np.ascontiguousarray(frames[:, top:top + self.crop, left:left + self.crop])
+        return torch.from_numpy(clip), flip, self.targets[i]
 
 
 class TestClips:
-    """All `n_clips` uniformly spaced, centre-cropped clips of a video: (n_clips, 3, T, crop, crop)."""
+    """All `n_clips` uniformly spaced, centre-cropped clips of a video: (n_clips, T, crop, crop, 3) uint8."""
 
-    def __init__(self, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int):
+    def __init__(self, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int,
+                 max_open: int = 32):
         self.videos = videos.reset_index(drop=True)
         self.length, self.stride, self.crop, self.n_clips = length, stride, crop, n_clips
-        self._shards = _Shards()
+        self._shards = Shards(max_open)
 
     def __len__(self) -> int:
         return len(self.videos)
 
     def __getitem__(self, i):
+        import torch
+
         row = self.videos.iloc[i]
-        frames = self._shards.frames(row["shard_path"], row["video_id"])[:]
-        starts = sampling.uniform_clip_starts(frames.shape[0], self.length, self.stride, self.n_clips)
-        clips = np.stack([frames[sampling.clip_indices(s, self.length, self.stride, frames.shape[0])]
-                          for s in starts])
-        return sampling.to_model_input(sampling.center_crop(clips, self.crop))
+        video = self._shards.video(row["shard_path"], row["video_id"])
+        starts = sampling.uniform_clip_starts(video.n_frames, self.length, self.stride, self.n_clips)
+        indices = np.stack([sampling.clip_indices(s, self.length, self.stride, video.n_frames) for s in starts])
+        frames = video.read(indices.ravel()).reshape(*indices.shape, video.height, video.width, 3)
+        return torch.from_numpy(np.ascontiguousarray(sampling.center_crop(frames, self.crop)))

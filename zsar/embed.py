@@ -8,28 +8,60 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar.clips import TestClips
+from zsar.progress import Progress
+from zsar.sampling import to_model_input
 
 
 @torch.no_grad()
 def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int,
-                 batch_size: int = 8, per_clip: bool = False):
+                 batch_size: int = 8, workers: int = 0, per_clip: bool = False, log=None):
     """(n_videos, embed_dim) float32: the mean of each video's clip embeddings.
 
-    With per_clip, also the clip embeddings themselves, (n_videos, n_clips, embed_dim).
+    Runs where the model is; on a GPU in float16 autocast, with `workers` loader processes
+    decoding clips ahead of it. `batch_size` counts videos (each of `n_clips` clips). With
+    per_clip, also the clip embeddings themselves, (n_videos, n_clips, embed_dim). `log` gets
+    progress lines (done, rate, ETA).
     """
     model.eval()
-    loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips),
-                        batch_size=batch_size)
     device = next(model.parameters()).device
+    cuda = device.type == "cuda"
+    loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips),
+                        batch_size=batch_size, num_workers=workers, pin_memory=cuda,
+                        prefetch_factor=4 if workers else None)
+    progress = Progress(len(videos), "videos", log) if log is not None else None
     means, clips = [], []
     for batch in loader:
         b, n = batch.shape[:2]
-        embedded = model.embed(batch.flatten(0, 1).to(device)).float().view(b, n, -1)
+        x = to_model_input(batch.to(device, non_blocking=True).flatten(0, 1))
+        with torch.autocast(device.type, dtype=torch.float16, enabled=cuda):
+            embedded = model.embed(x).float().view(b, n, -1)
         means.append(embedded.mean(dim=1).cpu())
         if per_clip:
             clips.append(embedded.cpu())
+        if progress is not None:
+            progress.advance(b)
     dim = model.embed_dim
     mean = torch.cat(means).numpy() if means else np.zeros((0, dim), np.float32)
     if not per_clip:
         return mean
     return mean, (torch.cat(clips).numpy() if clips else np.zeros((0, n_clips, dim), np.float32))
+
+
+def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int, batch_size: int = 16,
+               workers: int = 0, threads: int = 1, per_clip: bool = False, log=None):
+    """The extraction stages: load a trained model onto the GPU when there is one (else the CPU, with
+    `threads` threads), embed `videos`' clips, and return (embeddings, clip embeddings or None)."""
+    import sys
+
+    from zsar.training import load_model
+
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    torch.set_num_threads(threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_model(model_path).to(device)
+    log(f"embedding {len(videos)} videos x {n_clips} clips on {device}"
+        f"{' (float16 autocast)' if device.type == 'cuda' else f' ({threads} threads)'}, batch {batch_size}, "
+        f"{workers} loader workers")
+    out = embed_videos(model, videos, length=sampling["frames"], stride=sampling["stride"], crop=sampling["crop"],
+                       n_clips=n_clips, batch_size=batch_size, workers=workers, per_clip=per_clip, log=log)
+    return out if per_clip else (out, None)

@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,7 @@ def file_stamp(path) -> tuple[int, int] | None:
     return stat.st_size, stat.st_mtime_ns
 
 
-def shard_stamps(table: pd.DataFrame, root: Path) -> dict[int, str]:
+def shard_stamps(table: pd.DataFrame, root: Path | None = None) -> dict[int, str]:
     """Per shard, a digest of its videos' paths, labels, splits, sizes and modification times.
 
     A video overwritten in place, added, removed or relabelled changes its shard's digest only,
@@ -86,11 +86,20 @@ def shard_stamps(table: pd.DataFrame, root: Path) -> dict[int, str]:
     a few seconds on a local disk (benchmarks/dag_scale.py). Serial stats: on a local disk a thread
     pool was 3x slower.
     """
-    prefix = os.path.join(str(root), "")
-    stamps = [str(file_stamp(prefix + rel)) for rel in table["path"]]
+    if "stamp" in table:  # taken already (the DAG's listing)
+        stamps = table["stamp"]
+    else:
+        prefix = os.path.join(str(root), "")
+        stamps = [str(file_stamp(prefix + rel)) for rel in table["path"]]
     lines = (table["path"] + "\t" + table["label"] + "\t" + table["split"] + "\t" + stamps + "\n").to_numpy()
     return {int(shard): hashlib.blake2b("".join(lines[rows]).encode(), digest_size=16).hexdigest()
             for shard, rows in sorted(table.groupby("shard").indices.items())}
+
+
+def stays_inside(rel: str) -> bool:
+    """Whether a path relative to the dataset root stays under it as written (no symlink is followed)."""
+    parts = PurePosixPath(rel).parts
+    return not PurePosixPath(rel).is_absolute() and ".." not in parts
 
 
 def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_frames: int = 1,
@@ -98,15 +107,17 @@ def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_fr
     """Probe every annotated video under `root` (or those of one `shard`) and give each its shard.
 
     Shards are dealt by `assign_shards`. A video shorter than `min_frames` (one clip) stays usable,
-    its clips looping, and says so in `problem`. Paths that leave the dataset root are refused.
-    Each row records the file's size and modification time as probed (`bytes`, `mtime_ns`).
+    its clips looping, and says so in `problem`. Paths that leave the dataset root (absolute, or
+    with a `..`) are refused; the check reads the path as written, so folders inside the root may
+    be symlinks to other disks. Each row records the file's size and modification time as probed
+    (`bytes`, `mtime_ns`).
     """
     root = Path(root).resolve()
     table = assign_shards(annotations, n_shards)
     if shard is not None:
         table = table[table["shard"] == shard].reset_index(drop=True)
-    paths = [(root / rel).resolve() for rel in table["path"]]
-    inside = [path.is_relative_to(root) for path in paths]
+    paths = [root / rel for rel in table["path"]]
+    inside = [stays_inside(rel) for rel in table["path"]]
     to_probe = [path for path, ok in zip(paths, inside) if ok]
     if workers > 1 and len(to_probe) > 1:
         with ProcessPoolExecutor(workers) as pool:

@@ -5,17 +5,39 @@ built from the dataset's own annotation files, so that a video missing from disk
 reported by the index) rather than silently absent, and with the file and line that listed each
 video (`file`, `line`), so that a video listed twice can be named. `manifest["layout_kind"]` picks
 the reader; `read_layout` refuses duplicates.
+
+Label folders. Kinetics downloaders name a class's folder after its label but rarely as the
+annotations write it: "air_drumming" for "air drumming", "passing_American_football_(in_game)" or
+"passing_American_football_in_game" for "passing American football (in game)", "massaging_persons_head"
+for "massaging person's head". A folder on disk stands for a label when both have the same
+`label_key`: case-folded; quotes (' " ` and their typographic forms) deleted; underscores, hyphens
+and parentheses read as spaces; whitespace collapsed. Parentheses are separators rather than
+characters because downloaders keep them, drop them or replace them with underscores, and all three
+must give the same key; quotes are deleted rather than read as spaces because downloaders that strip
+them join the words ("persons"). No two class names of a manifest share a key
+(tests/test_layouts.py checks every manifest), so the key loses no distinction the datasets make.
+The Kinetics reader scans each side's folders once (os.scandir), builds paths with the folder name
+found on disk and keeps the label as the annotations write it; two folders with one key are an
+error naming both. UCF101 and HMDB51 are not scanned: their list files name the folders.
+
+Extensions. A manifest's `video_extensions` lists the extensions a video may have, in order of
+preference (Kinetics: .mp4, .webm, .mkv, as YouTube downloaders write them). The Kinetics and
+ActivityNet readers pick the file on disk with one of them, the earliest listed when a video has
+several; a video with none keeps the first, so that the index reports it as a missing file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
 COLUMNS = ["video_id", "path", "label", "split"]
 WHERE = ["file", "line"]  # which annotation file and line listed the video
+DEFAULT_EXTENSIONS = (".mp4",)
 
 
 class LayoutError(ValueError):
@@ -26,6 +48,64 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     if not path.exists():
         raise LayoutError(f"{path} is missing")
     return [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+
+
+QUOTES = re.compile("['\"`\u2018\u2019\u201c\u201d]")
+SEPARATORS = re.compile(r"[_\-()]")
+
+
+def label_key(name: str) -> str:
+    """What a label and its folder on disk must share (see the module's docstring)."""
+    return " ".join(SEPARATORS.sub(" ", QUOTES.sub("", name.casefold())).split())
+
+
+def video_extensions(manifest: dict) -> tuple[str, ...]:
+    """The manifest's `video_extensions` in order of preference, lower-case; .mp4 when it has none."""
+    listed = manifest.get("video_extensions", list(DEFAULT_EXTENSIONS))
+    if (not isinstance(listed, list) or not listed
+            or not all(isinstance(ext, str) and re.fullmatch(r"\.[A-Za-z0-9]+", ext) for ext in listed)):
+        raise LayoutError(f"{manifest.get('_path', 'the manifest')}: video_extensions must be a list of "
+                          f"extensions such as [.mp4, .webm], not {listed!r}")
+    return tuple(ext.lower() for ext in listed)
+
+
+def video_files(folder: Path, extensions: tuple[str, ...]) -> dict[str, str]:
+    """Each video's file name in `folder` by its name without extension, the earliest extension winning.
+
+    Files with other extensions are left out; a missing folder holds nothing.
+    """
+    rank = {ext: n for n, ext in enumerate(extensions)}
+    best: dict[str, tuple[int, str]] = {}
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    with entries:
+        for entry in entries:
+            stem, dot, ext = entry.name.rpartition(".")
+            order = rank.get(dot + ext.lower()) if dot else None
+            if order is not None and (stem not in best or order < best[stem][0]):
+                best[stem] = (order, entry.name)
+    return {stem: name for stem, (_, name) in best.items()}
+
+
+def label_folders(side: Path) -> dict[str, str]:
+    """The folders under `side` by `label_key`; two folders with one key are a LayoutError naming both."""
+    folders: dict[str, str] = {}
+    try:
+        entries = os.scandir(side)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    with entries:
+        names = sorted(entry.name for entry in entries if entry.is_dir())  # follows symlinked folders
+    for name in names:
+        key = label_key(name)
+        if key in folders:
+            raise LayoutError(f"{side}: folders {folders[key]!r} and {name!r} both stand for label {key!r} "
+                              "(labels match folders ignoring case, underscores, hyphens, parentheses and "
+                              "quotes); merge them into one folder")
+        folders[key] = name
+    return folders
 
 
 def read_annotations_csv(root: Path) -> pd.DataFrame:
@@ -85,8 +165,12 @@ def read_hmdb51(root: Path, split: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS + WHERE)
 
 
-def read_kinetics(root: Path) -> pd.DataFrame:
-    """{train,val}/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4 listed by annotations/{train,val}.csv."""
+def read_kinetics(root: Path, extensions: tuple[str, ...] = DEFAULT_EXTENSIONS) -> pd.DataFrame:
+    """{train,val}/<label>/<youtube_id>_<start:06d>_<end:06d>.<ext> listed by annotations/{train,val}.csv.
+
+    <label> is the folder on disk that stands for the label (`label_key`) and <ext> the first of
+    `extensions` found; the label column keeps the annotations' spelling.
+    """
     tables = []
     for side in ("train", "val"):
         path = root / "annotations" / f"{side}.csv"
@@ -99,16 +183,26 @@ def read_kinetics(root: Path) -> pd.DataFrame:
         missing = {"label", "youtube_id", "time_start", "time_end"} - set(table.columns)
         if missing:
             raise LayoutError(f"{path}: columns {sorted(missing)} missing (found {list(table.columns)})")
-        ids = (table["youtube_id"] + "_" + table["time_start"].astype(int).map("{:06d}".format)
-               + "_" + table["time_end"].astype(int).map("{:06d}".format))
-        tables.append(pd.DataFrame({"video_id": ids, "path": side + "/" + table["label"] + "/" + ids + ".mp4",
-                                    "label": table["label"], "split": side, "file": str(path),
-                                    "line": table.index + 2}))
+        # astype(str) throughout: a header-only CSV has object columns that would not add up as strings.
+        start, end = (table[column].astype("int64").astype(str).str.zfill(6) for column in ("time_start", "time_end"))
+        ids = (table["youtube_id"].astype(str) + "_" + start + "_" + end).tolist()
+        labels = table["label"].tolist()  # lists: iterating pandas' arrow strings is 3x slower
+        folders = label_folders(root / side)
+        paths = {}  # label -> (folder name, {video id: file name}), each folder read once
+        for label in set(labels):
+            folder = folders.get(label_key(label), label)
+            paths[label] = (folder, video_files(root / side / folder, extensions))
+        rel = [f"{side}/{paths[label][0]}/{paths[label][1].get(video_id, video_id + extensions[0])}"
+               for label, video_id in zip(labels, ids)]
+        tables.append(pd.DataFrame({"video_id": ids, "path": rel, "label": labels, "split": side,
+                                    "file": str(path), "line": table.index + 2}))
     return pd.concat(tables, ignore_index=True)
 
 
-def read_activitynet(root: Path) -> pd.DataFrame:
+def read_activitynet(root: Path, extensions: tuple[str, ...] = (".mp4", ".mkv", ".webm")) -> pd.DataFrame:
     """videos/v_<youtube_id>.<ext> listed by activity_net.v1-3.min.json (training and validation).
+
+    <ext> is the first of `extensions` found on disk (the first of all when none is).
 
     A video is labelled with its first annotated activity (almost all have one); the testing
     subset has no labels and is left out.
@@ -120,13 +214,13 @@ def read_activitynet(root: Path) -> pd.DataFrame:
         database = json.loads(path.read_text())["database"]
     except (json.JSONDecodeError, KeyError) as error:
         raise LayoutError(f"{path}: not the ActivityNet annotation file ({error})") from None
-    on_disk = {p.stem: p.name for p in (root / "videos").glob("v_*")}
+    on_disk = video_files(root / "videos", extensions)
     rows = []
     for youtube_id, entry in database.items():
         if entry.get("subset") not in ("training", "validation") or not entry.get("annotations"):
             continue
         video_id = f"v_{youtube_id}"
-        name = on_disk.get(video_id, f"{video_id}.mp4")
+        name = on_disk.get(video_id, video_id + extensions[0])
         rows.append((video_id, f"videos/{name}", entry["annotations"][0]["label"],
                      "train" if entry["subset"] == "training" else "val", str(path), None))
     return pd.DataFrame(rows, columns=COLUMNS + WHERE)
@@ -146,7 +240,9 @@ def read_layout(manifest: dict, root: Path) -> pd.DataFrame:
     kind = manifest.get("layout_kind")
     if kind not in READERS:
         raise LayoutError(f"{manifest['_path']}: layout_kind must be one of {', '.join(READERS)}, not {kind!r}")
-    table = READERS[kind](Path(root))
+    # Readers that find each video's extension on disk take the manifest's list of them.
+    options = {"extensions": video_extensions(manifest)} if kind in ("kinetics", "activitynet") else {}
+    table = READERS[kind](Path(root), **options)
     check_no_duplicates(table)
     return table
 

@@ -18,9 +18,11 @@ top-d choice per unseen class, and it limits how far one seen class can become a
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 
 import numpy as np
+import pandas as pd
 import pulp
 
 
@@ -31,10 +33,32 @@ def seen_prototypes(labels: list[str], embeddings: np.ndarray, classes: list[str
     for name in classes:
         members = embeddings[labels == name]
         if not len(members):
-            raise ValueError(f"seen class '{name}' has no training video with an embedding")
+            raise ValueError(f"seen class '{name}' has no training video with an embedding: none of its "
+                             "training videos is in the clip cache (see logs/check_data/ and logs/catalogue_clips/ "
+                             "for which videos are missing or failed to decode)")
         mean = members.mean(axis=0)
         out.append(mean / np.linalg.norm(mean))
     return np.asarray(out, dtype=np.float32)
+
+
+def select_seen_videos(catalogue: pd.DataFrame, classes: list[str], videos_per_class: int | None,
+                       seed: int) -> pd.DataFrame:
+    """The source videos the seen prototypes are embedded from: the kept `classes` only, and per class
+    and split (train for the prototypes, val for cross-validating the composition) all videos, or
+    `videos_per_class` of them drawn with `seed` (the same draw whatever the catalogue's order)."""
+    videos = catalogue[catalogue["label"].isin(classes) & catalogue["split"].isin(["train", "val"])]
+    videos = videos.sort_values("video_id", kind="stable")
+    if videos_per_class is None:
+        return videos.reset_index(drop=True)
+    chosen = []
+    for (label, split), group in videos.groupby(["label", "split"], sort=True):
+        if len(group) <= videos_per_class:
+            chosen.append(group)
+            continue
+        key = int.from_bytes(hashlib.blake2b(f"{label}\t{split}".encode(), digest_size=8).digest(), "little")
+        rows = np.random.default_rng([seed, key]).choice(len(group), videos_per_class, replace=False)
+        chosen.append(group.iloc[np.sort(rows)])
+    return pd.concat(chosen).sort_values("video_id", kind="stable").reset_index(drop=True) if chosen else videos
 
 
 def constraint_masks(S: np.ndarray, K: int, epsilon: float) -> tuple[np.ndarray, np.ndarray]:

@@ -53,22 +53,32 @@ def resized_shape(height: int, width: int, short_side: int) -> tuple[int, int]:
     return max(short_side, round(height * scale)), max(short_side, round(width * scale))
 
 
-def to_model_input(clip_uint8) -> "torch.Tensor":  # noqa: F821
-    """(..., T, H, W, 3) uint8 (numpy or torch) -> (..., 3, T, H, W) float tensor in [-1, 1]."""
+def to_model_input(clips_uint8, flip=None) -> "torch.Tensor":  # noqa: F821
+    """(..., T, H, W, 3) uint8 (numpy or torch) -> (..., 3, T, H, W) float in [-1, 1], on the input's device.
+
+    `flip` (a bool per clip of a batch (B, T, H, W, 3), or one bool) flips those clips left-right.
+    Run it after moving the uint8 batch to the model's device: there it is one batched operation
+    on a quarter of the bytes a float clip would have.
+    """
     import torch  # here, so that the clip cache and the DAG's helpers load without torch
 
-    if isinstance(clip_uint8, np.ndarray):
-        clip_uint8 = torch.from_numpy(np.ascontiguousarray(clip_uint8))
-    x = clip_uint8.float().div_(127.5).sub_(1.0)
+    if isinstance(clips_uint8, np.ndarray):
+        clips_uint8 = torch.from_numpy(np.ascontiguousarray(clips_uint8))
+    if flip is not None:
+        flip = torch.as_tensor(flip, dtype=torch.bool, device=clips_uint8.device)
+        if flip.dim() == 0:
+            clips_uint8 = clips_uint8.flip(-2) if flip else clips_uint8
+        else:
+            flip = flip.view(-1, *[1] * (clips_uint8.dim() - 1))
+            clips_uint8 = torch.where(flip, clips_uint8.flip(-2), clips_uint8)
+    x = clips_uint8.float().div_(127.5).sub_(1.0)
     return x.movedim(-1, -4)
 
 
-def random_crop_flip(clip: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """(T, H, W, C) -> random (T, size, size, C) crop, flipped left-right with probability 1/2."""
-    _, h, w, _ = clip.shape
-    top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    out = clip[:, top:top + size, left:left + size]
-    return out[:, :, ::-1] if rng.random() < 0.5 else out
+def random_crop_box(height: int, width: int, size: int, rng: np.random.Generator) -> tuple[int, int, bool]:
+    """(top, left, flip) of a random size x size crop, flipped left-right with probability 1/2."""
+    top, left = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
+    return top, left, bool(rng.random() < 0.5)
 
 
 def center_crop(clip: np.ndarray, size: int) -> np.ndarray:

@@ -38,14 +38,15 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
 from zsar.clips import TrainClips
 from zsar.embed import embed_videos
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
 from zsar.methods import resolve
 from zsar.models import create_e2e_model
+from zsar.progress import Progress
 from zsar.rest import create_rest
+from zsar.sampling import to_model_input
 
 def class_word_ids(tokens: list[list[str]]) -> tuple[list[str], list[list[int]]]:
     """ResT's word tokens: the vocabulary of the class names' words and each class's word ids.
@@ -200,13 +201,15 @@ def _create_rest(model_cfg: dict, vocab_size: int, n_classes: int, max_words: in
 
 def _embed(model, videos, clip_cfg) -> np.ndarray:
     return embed_videos(model, videos, length=clip_cfg["frames"], stride=clip_cfg["stride"],
-                        crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"])
+                        crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"], workers=clip_cfg.get("workers", 0))
 
 
-def train_step(step, optimizer, scaler, clips, labels, device, amp: bool) -> torch.Tensor:
-    """One optimizer step on a batch: forward the loss module (float16 autocast when amp), backward
-    through the gradient scaler, step. Returns the loss."""
-    clips, labels = clips.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+def train_step(step, optimizer, scaler, batch, device, amp: bool) -> torch.Tensor:
+    """One optimizer step on a batch (uint8 clips, flips, labels): move it to the device, flip and
+    normalise it there, forward the loss module (float16 autocast when amp), backward through the
+    gradient scaler, step. Returns the loss."""
+    clips, flips, labels = (x.to(device, non_blocking=True) for x in batch)
+    clips = to_model_input(clips, flips)
     with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
         loss = step(clips, labels)
     optimizer.zero_grad(set_to_none=True)
@@ -287,7 +290,8 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
     sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=seed) if distributed else None
     loader = DataLoader(dataset, batch_size=train_cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
                         num_workers=train_cfg["workers"], generator=torch.Generator().manual_seed(seed),
-                        persistent_workers=train_cfg["workers"] > 0)
+                        persistent_workers=train_cfg["workers"] > 0, pin_memory=cuda,
+                        prefetch_factor=4 if train_cfg["workers"] else None)
     net = trainer.build().to(device)
     if rank:
         torch.manual_seed(seed + rank)  # dropout and word masking differ across ranks; weights start equal
@@ -338,13 +342,15 @@ def _train_process(rank, world, method, train_videos, val_videos, class_names, c
             if sampler is not None:
                 sampler.set_epoch(epoch)
             total = torch.zeros(2, dtype=torch.float64)  # loss sum, clip count
-            for clips, labels in tqdm(loader, desc=f"epoch {epoch} ({phase.name})", file=sys.stderr,
-                                      mininterval=10, leave=False, disable=rank != 0):
-                loss = train_step(step, optimizer, scaler, clips, labels, device, amp)
-                total += torch.tensor([loss.item() * len(labels), len(labels)], dtype=torch.float64)
+            progress = Progress(len(loader), "batches", log, desc=f"epoch {epoch} ({phase.name})")
+            for batch in loader:
+                loss = train_step(step, optimizer, scaler, batch, device, amp)
+                total += torch.tensor([loss.item() * len(batch[2]), len(batch[2])], dtype=torch.float64)
+                progress.advance()
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
-            counts = torch.tensor([trainer.correct(net, phase, my_val, clip_cfg) if len(my_val) else 0,
+            val_cfg = {**clip_cfg, "workers": train_cfg["workers"]}
+            counts = torch.tensor([trainer.correct(net, phase, my_val, val_cfg) if len(my_val) else 0,
                                    len(my_val)], dtype=torch.float64)
             if distributed:
                 dist.all_reduce(total)

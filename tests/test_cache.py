@@ -1,0 +1,116 @@
+"""The clip cache format (zsar/cache.py): what a reader gets back, what it decodes, what it keeps open."""
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from zsar import cache, sampling
+from zsar.cache import CacheFormatError, Shards, ShardWriter, cached_videos
+from zsar.clips import TestClips as VideoTestClips, TrainClips
+
+
+def smooth_video(n=40, h=48, w=64, seed=0):
+    """Frames like a video's: smooth gradients that move, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    frames = [np.stack([(x * 3 + t * 2) % 256, (y * 4 + t) % 256, (x + y + 5 * t) % 256], -1) for t in range(n)]
+    return np.clip(np.array(frames) + rng.normal(0, 2, (n, h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def write(path, videos, **codec):
+    with ShardWriter(path, short_side=48, **codec) as writer:
+        for vid, frames in videos.items():
+            writer.add(vid, "label", frames)
+        writer.fail("broken", "decord: moov atom not found")
+    return path
+
+
+def psnr(a, b):
+    return 10 * np.log10(255 ** 2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
+
+
+@pytest.mark.parametrize("codec", [{"codec": "raw", "compression": "blosc-lz4"}, {"codec": "raw", "compression": "lzf"}])
+def test_raw_frames_come_back_bit_exact(tmp_path, codec):
+    frames = smooth_video()
+    write(tmp_path / "s.h5", {"v": frames}, **codec)
+    video = Shards().video(str(tmp_path / "s.h5"), "v")
+    assert np.array_equal(video.read(np.arange(40)), frames)
+    assert np.array_equal(video.read([39, 0, 0, 7]), frames[[39, 0, 0, 7]])
+
+
+def test_jpeg_frames_are_close_and_any_index_order_reads_the_same_frames(tmp_path):
+    a, b = smooth_video(seed=1), smooth_video(n=12, seed=2)[:, :, :50]
+    write(tmp_path / "s.h5", {"a": a, "b": b}, codec="jpeg", quality=90)
+    shards = Shards()
+    video = shards.video(str(tmp_path / "s.h5"), "a")
+    assert (video.n_frames, video.height, video.width) == (40, 48, 64)
+    every = video.read(np.arange(40))
+    assert psnr(every, a) > 30
+    strided = sampling.clip_indices(30, 16, 6, 40)  # wraps past the end
+    assert np.array_equal(video.read(strided), every[strided])
+    other = shards.video(str(tmp_path / "s.h5"), "b")
+    assert other.read([11]).shape == (1, 48, 50, 3) and psnr(other.read([11])[0], b[11]) > 30
+    table = cached_videos([tmp_path / "s.h5"])
+    assert table[["video_id", "n_frames"]].values.tolist() == [["a", 40], ["b", 12]]
+    assert cache.failed_videos(tmp_path / "s.h5") == [("broken", "decord: moov atom not found")]
+
+
+def test_a_clip_decodes_only_its_own_frames(tmp_path, monkeypatch):
+    import simplejpeg
+
+    write(tmp_path / "s.h5", {"v": smooth_video(n=120)}, codec="jpeg")
+    decoded = []
+    real = simplejpeg.decode_jpeg
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", lambda data, **kw: decoded.append(1) or real(data, **kw))
+    video = Shards().video(str(tmp_path / "s.h5"), "v")
+    video.read(sampling.clip_indices(10, 16, 6, 120))  # rest18: 16 frames at stride 6
+    assert len(decoded) == 16
+    decoded.clear()
+    video.read(sampling.clip_indices(100, 16, 1, 120))  # e2e: 16 consecutive frames
+    assert len(decoded) == 16
+
+
+def test_open_files_stay_bounded_whatever_the_number_of_shards(tmp_path):
+    paths = [str(write(tmp_path / f"{k}.h5", {f"v{k}": smooth_video(n=4, seed=k)})) for k in range(6)]
+    shards = Shards(max_open=2)
+    first = shards.video(paths[0], "v0").read([3])
+    for k, path in enumerate(paths):
+        shards.video(path, f"v{k}").read([0])
+        assert shards.n_open() <= 2
+    assert np.array_equal(shards.video(paths[0], "v0").read([3]), first)  # reopened after eviction
+
+
+def test_a_cache_of_the_old_format_is_refused_with_what_to_do(tmp_path):
+    old = tmp_path / "clips/ucf101/0.h5"
+    old.parent.mkdir(parents=True)
+    with h5py.File(old, "w") as f:  # version 1: raw frames per video, no format attributes
+        f.create_dataset("frames/v", data=smooth_video(n=4))
+        f.attrs["short_side"] = 128
+    with pytest.raises(CacheFormatError, match=r"0\.h5 is a clip cache in an older format.*Delete .*ucf101/ and run snakemake"):
+        cached_videos([old])
+    with pytest.raises(CacheFormatError):
+        Shards().video(str(old), "v")
+
+
+def test_clips_leave_the_loader_as_cropped_uint8_and_are_flipped_and_scaled_on_the_device(tmp_path):
+    frames = smooth_video(n=20)
+    write(tmp_path / "s.h5", {"v": frames}, codec="raw")
+    videos = pd.DataFrame({"shard_path": [str(tmp_path / "s.h5")] * 2, "video_id": ["v", "v"], "label": ["x", "x"]})
+    train = TrainClips(videos, {"x": 0}, length=8, stride=2, crop=32, seed=0)
+    draws = [train[i] for i in range(2)]
+    for clip, flip, label in draws:
+        assert clip.dtype == torch.uint8 and clip.shape == (8, 32, 32, 3) and isinstance(flip, bool) and label == 0
+    clips = torch.stack([c for c, _, _ in draws])
+    flips = torch.tensor([True, False])
+    x = sampling.to_model_input(clips, flips)
+    assert x.shape == (2, 3, 8, 32, 32) and x.dtype == torch.float32
+    assert torch.equal(x[0], sampling.to_model_input(clips[0].flip(-2)))
+    assert torch.equal(x[1], sampling.to_model_input(clips[1]))
+    assert float(x.min()) >= -1 and float(x.max()) <= 1
+
+    test = VideoTestClips(videos[:1], length=8, stride=2, crop=32, n_clips=3)[0]
+    assert test.dtype == torch.uint8 and test.shape == (3, 8, 32, 32, 3)
+    top, left = (48 - 32) // 2, (64 - 32) // 2
+    assert torch.equal(test[0, 0], torch.from_numpy(frames[0, top:top + 32, left:left + 32]))

@@ -1,0 +1,19 @@
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from zsar.gate import check_data
+from zsar.io import read_parquet, write_json
+from zsar.manifest import class_names, load_manifest, workflow_manifests
+
+p = snakemake.params
+manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
+index = read_parquet(snakemake.input.index)
+message = check_data(index, class_names(manifest), manifest=manifest, root=Path(p.root), split=None,
+                     min_decodable=p.min_decodable, min_videos_per_class=p.min_videos_per_class)
+if message:
+    sys.exit(f"zsar: {message}")
+write_json(snakemake.output[0], {"listed": len(index), "decodable": int(index["decodable"].sum()),
+                                 "min_decodable": p.min_decodable, "min_videos_per_class": p.min_videos_per_class})
+print(f"{int(index['decodable'].sum())} of {len(index)} videos decodable: usable", file=sys.stderr)

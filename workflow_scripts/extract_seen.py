@@ -1,0 +1,20 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from zsar.embed import embed_with
+from zsar.features import file_sha256, write_features
+from zsar.io import read_parquet
+from zsar.prototypes import select_seen_videos
+from zsar.semantics import kept_classes
+
+p = snakemake.params
+selected = select_seen_videos(read_parquet(snakemake.input.catalogue), kept_classes(snakemake.input.overlap),
+                              p.select["videos_per_class"], p.select["seed"])
+videos = selected[selected["shard_path"] == snakemake.input.clips].reset_index(drop=True)
+n_clips = p.select["clips_per_video"] or p.sampling["test_clips"]
+print(f"{len(videos)} of the {len(selected)} selected source videos are in this shard; {n_clips} clips each",
+      file=sys.stderr)
+embeddings, _ = embed_with(snakemake.input.model, videos, p.sampling, n_clips=n_clips, batch_size=p.batch_size,
+                           workers=p.workers, threads=snakemake.threads)
+write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model))
