@@ -2,12 +2,18 @@
 in-memory tensors, to show whether the loader holds the device back.
 
 Each preset trains with its paper's sampling (E2E: 16 frames at 112; ResT-18/34/101: 16/8/4 frames at
-224) on a clip cache of smooth synthetic frames written the way decode_clips writes them. A step is
-forward, backward and optimizer step of the real loss (E2E's regression; ResT's joint CE + 0.5 MTL).
-"cache" reads every batch through TrainClips and a DataLoader; "memory" reuses one batch already on
-the device. A ratio near 1 means the loader keeps up.
+224) on a clip cache of smooth synthetic frames (N_FRAMES per video, enough for a stride-6 clip without
+looping) written through zsar.cache.ShardWriter as decode_clips writes them (JPEG q90 unless --codec
+raw). A step is `zsar.training.train_step` on the loader's batch (uint8 clips, flips, labels): move to
+the device, flip and normalise there, forward, backward and optimizer step of the real loss (E2E's
+regression; ResT's joint CE + 0.5 MTL). "cache" reads every batch through TrainClips and a DataLoader;
+"memory" reuses one batch already on the device. A ratio near 1 means the loader keeps up.
 
-    .venv/bin/python benchmarks/train_throughput.py [--presets e2e rest18 ...] [--batch 4] [--steps 3]
+The sides are interleaved: after an untimed warm-up step of each, --rounds rounds each time memory
+then cache (--steps timed steps each, after one untimed step); each side's figure is its median over
+the rounds, and the ratio is the median of the rounds' paired ratios cache / memory, with its min-max.
+
+    .venv/bin/python benchmarks/train_throughput.py [--presets e2e rest18 ...] [--batch 4] [--steps 3] [--rounds 3]
 
 On the CPU the full presets take minutes; pass --batch/--steps to trade time for precision. On a
 GPU, mixed precision is used as in training.
@@ -20,40 +26,34 @@ import tempfile
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
 from zsar import sampling
-from zsar.clips import TrainClips, shard_videos
-from zsar.features import STRING
+from zsar.cache import ShardWriter, cached_videos
+from zsar.clips import TrainClips
 from zsar.training import E2ETraining, ResTTraining, resolve, train_step
 
-N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 48
+N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 96
 PRESETS = ("e2e", "rest18", "rest34", "rest101")
 
 
-def write_cache(path: Path, short_side: int) -> pd.DataFrame:
+def write_cache(path: Path, short_side: int, codec: str) -> pd.DataFrame:
     """A shard of N_VIDEOS videos at a 4:3 aspect, smooth moving gradients with a little noise."""
     height, width = short_side, round(short_side * 4 / 3)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:height, :width]
-    with h5py.File(path, "w") as f:
-        group, ids, labels = f.create_group("frames"), [], []
+    with ShardWriter(path, short_side=short_side, codec=codec) as writer:
         for v in range(N_VIDEOS):
             phase = rng.uniform(0, 6.3, 3)
             frames = np.stack([
                 np.stack([127 + 120 * np.sin(xx / 17.0 + yy / 23.0 + 0.2 * t + phase[c]) for c in range(3)], -1)
                 for t in range(N_FRAMES)])
             frames = (frames + rng.normal(0, 4, frames.shape)).clip(0, 255).astype(np.uint8)
-            group.create_dataset(f"v{v}", data=frames, chunks=(1, *frames.shape[1:]), compression="lzf")
-            ids.append(f"v{v}")
-            labels.append(f"class{v % N_CLASSES}")
-        f.create_dataset("video_id", data=np.array(ids, dtype=object), dtype=STRING)
-        f.create_dataset("label", data=np.array(labels, dtype=object), dtype=STRING)
-    return shard_videos([path])
+            writer.add(f"v{v}", f"class{v % N_CLASSES}", frames)
+    return cached_videos([path])
 
 
 def trainer_for(preset: str, classes: list[str]):
@@ -68,13 +68,13 @@ def trainer_for(preset: str, classes: list[str]):
 def clips_per_second(step, optimizer, batches, device, amp, steps: int) -> float:
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     done, started = 0, None
-    for k, (clips, labels) in enumerate(batches):
+    for k, batch in enumerate(batches):  # batch: (uint8 clips, flips, labels)
         if k == 1:  # the first step (allocation, workers starting) is not timed
             if device.type == "cuda":
                 torch.cuda.synchronize()
             started, done = time.perf_counter(), 0
-        train_step(step, optimizer, scaler, clips, labels, device, amp)
-        done += len(labels)
+        train_step(step, optimizer, scaler, batch, device, amp)
+        done += len(batch[2])
         if k == steps:
             break
     if device.type == "cuda":
@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2, help="clips per step (papers: 22 for E2E, 16 for ResT)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for the cache loader")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (memory, cache) per preset")
+    parser.add_argument("--codec", default="jpeg", choices=["jpeg", "raw"], help="the cache's codec (raw: blosc-lz4)")
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -96,13 +98,15 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     caches = {}
     print(f"device: {torch.cuda.get_device_name() if amp else f'CPU, {torch.get_num_threads()} threads'}; "
-          f"batch {args.batch}, {args.steps} timed steps, {args.workers} loader workers")
-    print(f"{'preset':<9}{'frames x crop':>15}{'cache (clips/s)':>17}{'memory (clips/s)':>18}{'ratio':>7}")
+          f"batch {args.batch}, {args.steps} timed steps x {args.rounds} interleaved rounds, {args.workers} loader "
+          f"workers, {args.codec} cache")
+    print(f"{'preset':<9}{'frames x crop':>15}{'cache (clips/s)':>17}{'memory (clips/s)':>18}"
+          f"{'ratio (min-max)':>22}")
     for preset in args.presets:
         clip = sampling.PRESETS[preset]
         short_side = clip["crop"] + clip["crop"] // 7  # as decode_clips caches: a little above the crop
         if short_side not in caches:
-            caches[short_side] = write_cache(folder / f"cache{short_side}.h5", short_side)
+            caches[short_side] = write_cache(folder / f"cache{short_side}.h5", short_side, args.codec)
         videos = caches[short_side]
         classes = sorted(videos["label"].unique())
         trainer = trainer_for(preset, classes)
@@ -115,16 +119,25 @@ def main() -> None:
         loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers,
                             pin_memory=amp, drop_last=True, persistent_workers=args.workers > 0)
 
-        def cached():
+        def cached(loader=loader):
             while True:
                 yield from loader
 
         first = next(iter(loader))
-        in_memory = (first[0].to(device), first[1].to(device))
-        clips_per_second(step, optimizer, iter(lambda: in_memory, None), device, amp, 1)  # warm up both sides
-        memory = clips_per_second(step, optimizer, iter(lambda: in_memory, None), device, amp, args.steps)
-        cache = clips_per_second(step, optimizer, cached(), device, amp, args.steps)
-        print(f"{preset:<9}{clip['frames']:>8} x {clip['crop']:<4}{cache:>17.2f}{memory:>18.2f}{cache / memory:>7.2f}")
+        in_memory = tuple(x.to(device) for x in first)
+
+        def memory_batches(batch=in_memory):
+            return iter(lambda: batch, None)
+
+        clips_per_second(step, optimizer, memory_batches(), device, amp, 1)  # warm up both sides
+        clips_per_second(step, optimizer, cached(), device, amp, 1)
+        rates = np.array([(clips_per_second(step, optimizer, memory_batches(), device, amp, args.steps),
+                           clips_per_second(step, optimizer, cached(), device, amp, args.steps))
+                          for _ in range(args.rounds)])
+        memory, cache = np.median(rates, axis=0)
+        ratio = rates[:, 1] / rates[:, 0]
+        print(f"{preset:<9}{clip['frames']:>8} x {clip['crop']:<4}{cache:>17.2f}{memory:>18.2f}"
+              f"{np.median(ratio):>9.2f} ({ratio.min():.2f}-{ratio.max():.2f})")
 
 
 if __name__ == "__main__":

@@ -142,3 +142,20 @@ def test_cross_validation_scores_every_grid_point_on_held_out_seen_classes_and_p
     assert rows == cross_validate(vectors, vectors, embeddings, labels, grid, folds=4, seed=0)[0]
     with pytest.raises(ValueError, match="too few"):
         cross_validate(vectors[:5], vectors[:5], embeddings, labels, grid, folds=4)
+
+
+def test_seen_videos_are_those_of_kept_classes_and_at_most_n_per_class_and_split():
+    import pandas as pd
+
+    from zsar.prototypes import select_seen_videos
+
+    rows = [(f"{label}_{split}_{k:02d}", label, split, "clips/x/0.h5")
+            for label in ("kept a", "kept b", "removed") for split in ("train", "val", "test") for k in range(7)]
+    catalogue = pd.DataFrame(rows, columns=["video_id", "label", "split", "shard_path"])
+    every = select_seen_videos(catalogue, ["kept a", "kept b"], None, seed=0)
+    assert set(every["label"]) == {"kept a", "kept b"} and set(every["split"]) == {"train", "val"} and len(every) == 28
+    three = select_seen_videos(catalogue, ["kept a", "kept b"], 3, seed=0)
+    assert three.groupby(["label", "split"]).size().tolist() == [3, 3, 3, 3]
+    shuffled = select_seen_videos(catalogue.sample(frac=1, random_state=1), ["kept a", "kept b"], 3, seed=0)
+    assert shuffled["video_id"].tolist() == three["video_id"].tolist()  # the draw ignores the row order
+    assert select_seen_videos(catalogue, ["kept a", "kept b"], 3, seed=1)["video_id"].tolist() != three["video_id"].tolist()

@@ -49,3 +49,26 @@ def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
     (tmp_path / "workflow_scripts/make_splits.py").write_text(
         (tmp_path / "workflow_scripts/make_splits.py").read_text() + "\n# a change\n")
     assert dry() == {"make_splits": 1}
+
+
+def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_results(tiny_run_copy):
+    """The model depends on the videos and frames it was trained on, not on how the cache is cut."""
+    import yaml
+
+    run = tiny_run_copy
+    model = run / "models/e2e_synthetic/model.pt"
+    result = run / "results/e2e_synthetic/synthetic_0_50.json"
+    before, model_time = result.read_bytes(), model.stat().st_mtime_ns
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["decode"]["overrides"]["synthkinetics"]["videos_per_shard"] = 40  # 3 shards instead of 2
+    write_config(run / "config.yaml", config)
+    planned = planned_jobs(snakemake(run, "-n"))
+    assert planned["decode_clips"] == 3 and "train_model" not in planned
+    snakemake(run)
+    assert model.stat().st_mtime_ns == model_time and result.read_bytes() == before
+    assert len(list((run / "features/e2e_synthetic/synthkinetics_seen").glob("*.h5"))) >= 3
+
+    # Other frames (raw instead of JPEG) are another training set: both runs retrain.
+    config["decode"]["overrides"]["synthkinetics"]["codec"] = "raw"
+    write_config(run / "config.yaml", config)
+    assert planned_jobs(snakemake(run, "-n"))["train_model"] == 2

@@ -126,11 +126,14 @@ def test_the_schema_fills_in_defaults(tmp_path):
 def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_run_copy):
     video = tiny_run_copy / "data/synthetic/videos/ring_falling/ring_falling_test_000.mp4"
     video.write_bytes(video.read_bytes()[:200])
+    # The tiny world has 2 test videos a class: let the data gate pass a class left with one.
+    write_config(tiny_run_copy / "config.yaml", tiny_config(data_gate={"min_videos_per_class": 1}))
     # A rendered dataset is the pipeline's own output; re-index the video's shard by hand.
     shard = pd.read_parquet(tiny_run_copy / "index/synthetic.parquet").set_index("video_id").loc[video.stem, "shard"]
     rerun = ("--forcerun", f"index/synthetic/{shard}.parquet")
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
-    assert jobs["index_videos"] == 1 and jobs["decode_clips"] == 1 and jobs["extract_embeddings"] == 2
+    assert jobs["index_videos"] == 1 and jobs["check_data"] == 2 and jobs["decode_clips"] == 1
+    assert jobs["extract_embeddings"] == 2
     assert jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
     assert "train_model" not in jobs and "render_synthetic" not in jobs
     snakemake(tiny_run_copy, *rerun)
@@ -292,3 +295,13 @@ def test_kinetics_zsar_splits_are_the_published_ones_and_other_protocols_are_nam
     result = snakemake(tmp_path, "splits/kineticszsar_10_20.json", check=False)
     assert result.returncode == 1 and "kineticszsar has no protocol 10/20" in result.stderr
     assert "published: kineticszsar: 60_160" in result.stderr
+
+
+def test_seen_prototypes_embed_the_kept_source_classes_only(tiny_run):
+    from zsar.features import read_features
+    from zsar.semantics import kept_classes
+
+    table = pd.read_csv(tiny_run / "semantic/glove50/synthkinetics_minus_synthetic.tsv", sep="\t")
+    assert not table["kept"].all()  # the filter removed some ('ball falling' ~ 'ball falling down')
+    videos, _ = read_features(tiny_run / "features/e2e_synthetic/synthkinetics_seen.h5")
+    assert set(videos["label"]) == set(kept_classes(tiny_run / "semantic/glove50/synthkinetics_minus_synthetic.tsv"))

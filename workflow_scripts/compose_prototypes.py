@@ -7,6 +7,7 @@ import numpy as np
 
 from zsar.features import STRING
 from zsar.io import atomic_output, open_h5, read_json
+from zsar.progress import Progress
 from zsar.prototypes import VARIANTS, compose
 from zsar.semantics import read_class_embedding
 
@@ -23,7 +24,9 @@ print(f"K={K} epsilon={epsilon} d={d} capacity={p.capacity}", file=sys.stderr)
 with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
     f.create_dataset("seen_classes", data=np.array(seen_classes, dtype=object), dtype=STRING)
     f.attrs.update(K=K, d=d, epsilon=epsilon, capacity=p.capacity)
-    for k, unseen in enumerate(read_json(snakemake.input.splits)["splits"]):
+    splits = read_json(snakemake.input.splits)["splits"]
+    progress = Progress(len(splits) * len(VARIANTS), "integer programs", desc="compose")
+    for k, unseen in enumerate(splits):
         S = target.vectors_of(unseen) @ seen_vectors.T
         group = f.create_group(f"split_{k}")
         group.create_dataset("unseen_classes", data=np.array(unseen, dtype=object), dtype=STRING)
@@ -38,3 +41,4 @@ with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
             print(f"split {k} {variant}: {int(A.sum())} seen prototypes used for {len(unseen)} unseen classes, "
                   f"at most {int(A.sum(axis=0).max())} uses of one seen class, "
                   f"{int(relaxed.sum())} rows relaxed to their nearest seen class", file=sys.stderr)
+            progress.advance()

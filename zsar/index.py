@@ -103,14 +103,14 @@ def stays_inside(rel: str) -> bool:
 
 
 def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_frames: int = 1,
-                 workers: int = 1, shard: int | None = None) -> pd.DataFrame:
+                 workers: int = 1, shard: int | None = None, progress=None) -> pd.DataFrame:
     """Probe every annotated video under `root` (or those of one `shard`) and give each its shard.
 
     Shards are dealt by `assign_shards`. A video shorter than `min_frames` (one clip) stays usable,
     its clips looping, and says so in `problem`. Paths that leave the dataset root (absolute, or
     with a `..`) are refused; the check reads the path as written, so folders inside the root may
     be symlinks to other disks. Each row records the file's size and modification time as probed
-    (`bytes`, `mtime_ns`).
+    (`bytes`, `mtime_ns`). `progress(done, total)` is called as videos are probed.
     """
     root = Path(root).resolve()
     table = assign_shards(annotations, n_shards)
@@ -119,11 +119,19 @@ def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_fr
     paths = [root / rel for rel in table["path"]]
     inside = [stays_inside(rel) for rel in table["path"]]
     to_probe = [path for path, ok in zip(paths, inside) if ok]
+    results = []
     if workers > 1 and len(to_probe) > 1:
         with ProcessPoolExecutor(workers) as pool:
-            probed = iter(list(pool.map(probe_video, to_probe, chunksize=32)))
+            for result in pool.map(probe_video, to_probe, chunksize=8):
+                results.append(result)
+                if progress is not None:
+                    progress(len(results), len(to_probe))
     else:
-        probed = iter([probe_video(path) for path in to_probe])
+        for path in to_probe:
+            results.append(probe_video(path))
+            if progress is not None:
+                progress(len(results), len(to_probe))
+    probed = iter(results)
     rows = []
     for row, path, ok in zip(table.itertuples(index=False), paths, inside):
         probe = next(probed) if ok else {"decodable": False, "problem": f"path leaves the dataset root: {row.path}"}
