@@ -12,10 +12,49 @@ def index_inputs(wildcards):
     return {"annotations": [path for path in required if os.path.isfile(path)]}
 
 
+def listing_digest(wildcards):
+    """The `listed` parameter of list_videos: which files the annotations point to on disk.
+
+    Which folder and extension a video has is read from the disk (label folders with underscores,
+    .webm or .mkv), not from the annotation files alone, so a change there relists.
+    """
+    if wildcards.dataset in RENDERED:
+        return None
+    table = listing(wildcards.dataset)
+    lines = table["video_id"] + "\t" + table["path"] + "\t" + table["label"] + "\t" + table["split"]
+    return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+
+
+rule list_videos:
+    """index/{dataset}/listed.parquet: the videos the annotation files list, read once for every
+    index shard (Kinetics-700's annotations and folders take seconds to read)."""
+    input:
+        unpack(index_inputs),
+    output:
+        "index/{dataset}/listed.parquet",
+    params:
+        manifest=manifest_digest,
+        root=lambda wc: f"{DATA}/{wc.dataset}",
+        listed=listing_digest,
+    log:
+        "logs/list_videos/{dataset}.log",
+    benchmark:
+        "logs/list_videos/{dataset}.benchmark.tsv"
+    script:
+        "../workflow_scripts/list_videos.py"
+
+
+def listed_input(wildcards):
+    """A downloaded dataset's index shard takes the listing as `ancient`: its own `videos` parameter
+    says when it must rerun, so one added video relists without reindexing every shard."""
+    path = f"index/{wildcards.dataset}/listed.parquet"
+    return path if wildcards.dataset in RENDERED else ancient(path)
+
+
 rule index_videos:
     """List one shard's videos with label and split, and what decord finds when it opens each."""
     input:
-        unpack(index_inputs),
+        listed=listed_input,
     output:
         "index/{dataset}/{shard}.parquet",
     params:

@@ -12,7 +12,8 @@ from conftest import snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
-UPSTREAM_OF_OVERLAP = {"render_synthetic", "index_videos", "merge_index", "decode_clips", "embed_classes",
+UPSTREAM_OF_OVERLAP = {"render_synthetic", "list_videos", "index_videos", "merge_index", "check_data", "decode_clips",
+                       "catalogue_clips", "embed_classes",
                        "make_splits"}
 
 

@@ -3,13 +3,10 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.index import index_videos, listed_videos
-from zsar.io import atomic_output
-from zsar.manifest import load_manifest, workflow_manifests
+from zsar.index import index_videos
+from zsar.io import atomic_output, read_parquet
 from zsar.progress import Progress
 
-manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
-listed, _ = listed_videos(manifest, Path(snakemake.params.root))
 progress = Progress(0, "videos", desc=f"probe {snakemake.wildcards.dataset} shard {snakemake.wildcards.shard}")
 
 
@@ -18,7 +15,7 @@ def probed(done, total):
     progress.update(done)
 
 
-index = index_videos(listed, Path(snakemake.params.root), snakemake.params.n_shards,
+index = index_videos(read_parquet(snakemake.input.listed), Path(snakemake.params.root), snakemake.params.n_shards,
                      min_frames=snakemake.params.min_frames, workers=snakemake.threads,
                      shard=int(snakemake.wildcards.shard), progress=probed)
 with atomic_output(snakemake.output[0]) as tmp:
