@@ -313,3 +313,19 @@ def test_annotation_paths_that_are_absolute_or_go_up_are_refused_even_when_they_
 def test_a_header_only_annotation_file_lists_no_video(tmp_path):
     kinetics_annotations(tmp_path, [("abseiling", "a" * 11)], val=[])
     assert read_layout(KINETICS, tmp_path)["split"].tolist() == ["train"]
+
+
+def test_a_kinetics_side_neither_required_nor_on_disk_is_not_listed(tmp_path):
+    """Kinetics-ZSAR scores Kinetics-600's val videos; a copy without train/ lists only val."""
+    from zsar.layouts import read_layout
+
+    (tmp_path / "annotations").mkdir()
+    for side in ("train", "val"):
+        (tmp_path / "annotations" / f"{side}.csv").write_text(
+            f"label,youtube_id,time_start,time_end,split\nabseiling,{side}id,0,10,{side}\n")
+    (tmp_path / "val").mkdir()
+    manifest = {"layout_kind": "kinetics", "required": ["annotations/train.csv", "annotations/val.csv", "val"],
+                "_path": "m.yaml", "video_extensions": [".mp4"]}
+    assert read_layout(manifest, tmp_path)["split"].tolist() == ["val"]
+    (tmp_path / "train").mkdir()
+    assert read_layout(manifest, tmp_path)["split"].tolist() == ["train", "val"]

@@ -165,14 +165,15 @@ def read_hmdb51(root: Path, split: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS + WHERE)
 
 
-def read_kinetics(root: Path, extensions: tuple[str, ...] = DEFAULT_EXTENSIONS) -> pd.DataFrame:
+def read_kinetics(root: Path, extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
+                  sides: tuple[str, ...] = ("train", "val")) -> pd.DataFrame:
     """{train,val}/<label>/<youtube_id>_<start:06d>_<end:06d>.<ext> listed by annotations/{train,val}.csv.
 
     <label> is the folder on disk that stands for the label (`label_key`) and <ext> the first of
-    `extensions` found; the label column keeps the annotations' spelling.
+    `extensions` found; the label column keeps the annotations' spelling. Only `sides` are read.
     """
     tables = []
-    for side in ("train", "val"):
+    for side in sides:
         path = root / "annotations" / f"{side}.csv"
         if not path.exists():
             raise LayoutError(f"{path} is missing")
@@ -242,6 +243,11 @@ def read_layout(manifest: dict, root: Path) -> pd.DataFrame:
         raise LayoutError(f"{manifest['_path']}: layout_kind must be one of {', '.join(READERS)}, not {kind!r}")
     # Readers that find each video's extension on disk take the manifest's list of them.
     options = {"extensions": video_extensions(manifest)} if kind in ("kinetics", "activitynet") else {}
+    if kind == "kinetics":
+        # A side the manifest does not require and the disk lacks is not listed: Kinetics-ZSAR uses
+        # Kinetics-600's val videos, and its train/ folder may be absent (not thousands of missing files).
+        options["sides"] = tuple(side for side in ("train", "val")
+                                 if side in manifest.get("required", []) or (Path(root) / side).exists()) or ("train", "val")
     table = READERS[kind](Path(root), **options)
     check_no_duplicates(table)
     return table
