@@ -9,6 +9,8 @@ rule check_data:
         root=lambda wc: f"{DATA}/{wc.dataset}",
         min_decodable=config["data_gate"]["min_decodable"],
         min_videos_per_class=config["data_gate"]["min_videos_per_class"],
+        # A run's source must have training videos of every class, not only val ones.
+        source=lambda wc: any(s["source"] == wc.dataset for s in config["runs"].values()),
     log:
         "logs/check_data/{dataset}.log",
     benchmark:
@@ -17,20 +19,40 @@ rule check_data:
         "../workflow_scripts/check_data.py"
 
 
+rule cache_settings:
+    """clips/{dataset}.settings.json: how a dataset's frames are cached, as a file every shard reads.
+
+    Not parameters of decode_clips: Snakemake does not compare a job's parameters when a job
+    upstream of it reruns (here the data gate, an `ancient` input), so a changed codec would be
+    missed when the index changes in the same run. This rule has no input; its parameters are
+    always compared, and a change redecodes every shard.
+    """
+    output:
+        "clips/{dataset}.settings.json",
+    params:
+        short_side=lambda wc: decode_settings(wc.dataset)["short_side"],
+        codec=lambda wc: codec_settings(decode_settings(wc.dataset)),
+        # A cache written by another format version is rebuilt, never misread.
+        format=CACHE_FORMAT_VERSION,
+    log:
+        "logs/cache_settings/{dataset}.log",
+    run:
+        from zsar.io import write_json
+
+        write_json(output[0], {"short_side": params.short_side, "format": params.format, **params.codec})
+
+
 rule decode_clips:
     """Decode and resize one shard's videos into the clip cache (zsar/cache.py)."""
     input:
         index="index/{dataset}/{shard}.parquet",
         # Waits for the gate; ancient: the gate rewritten after one shard's reindexing reruns no other shard.
         gate=ancient("index/{dataset}.gate.json"),
+        settings="clips/{dataset}.settings.json",
     output:
         "clips/{dataset}/{shard}.h5",
     params:
         root=lambda wc: f"{DATA}/{wc.dataset}",
-        short_side=lambda wc: decode_settings(wc.dataset)["short_side"],
-        codec=lambda wc: codec_settings(decode_settings(wc.dataset)),
-        # A cache written by another format version is rebuilt, never misread.
-        format=CACHE_FORMAT_VERSION,
     log:
         "logs/decode_clips/{dataset}/{shard}.log",
     benchmark:

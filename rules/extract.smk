@@ -1,8 +1,13 @@
+def extract_gpus(wildcards):
+    """One GPU when the run trains on GPUs (or extract.resources.gpu asks for more); cluster
+    profiles turn it into a GPU request and partition. Not a rerun trigger."""
+    trains_on_gpu = run_settings(wildcards.run)["resources"]["gpu"] > 0
+    return max(config["extract"]["resources"]["gpu"], 1 if trains_on_gpu else 0)
+
+
 def extract_resources():
-    """What each extraction job asks a cluster for (extract.resources); cluster profiles turn gpu
-    into a GPU request and partition. Not a rerun trigger."""
     r = config["extract"]["resources"]
-    return {"gpu": r["gpu"], "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
+    return {"gpu": extract_gpus, "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
 
 
 rule extract_embeddings:

@@ -44,17 +44,12 @@ rule list_videos:
         "../workflow_scripts/list_videos.py"
 
 
-def listed_input(wildcards):
-    """A downloaded dataset's index shard takes the listing as `ancient`: its own `videos` parameter
-    says when it must rerun, so one added video relists without reindexing every shard."""
-    path = f"index/{wildcards.dataset}/listed.parquet"
-    return path if wildcards.dataset in RENDERED else ancient(path)
-
-
 rule index_videos:
     """List one shard's videos with label and split, and what decord finds when it opens each."""
     input:
-        listed=listed_input,
+        # A new listing (annotations changed, or a video's folder or extension on disk) reindexes
+        # every shard: a parameter compared only when nothing upstream reruns cannot stand in for it.
+        listed="index/{dataset}/listed.parquet",
     output:
         "index/{dataset}/{shard}.parquet",
     params:

@@ -1,9 +1,33 @@
+rule training_inputs:
+    """models/{run}/inputs.json: what the run's model depends on besides files, as a file.
+
+    Its settings and the identity of the frames it trains on (frames_identity: the source videos'
+    sizes and times, short side, raw or JPEG quality), not how the cache is cut. A parameter of
+    train_model would not do: Snakemake does not compare a job's parameters when a job upstream
+    reruns, and the clip catalogue upstream is `ancient` (it reruns whenever the cache is re-cut).
+    This rule has no input, so its parameters are always compared, and a change retrains.
+    """
+    output:
+        "models/{run}/inputs.json",
+    params:
+        settings=lambda wc: {key: value for key, value in run_settings(wc.run).items() if key != "resources"},
+        seed=config["seed"],
+        frames=lambda wc: frames_identity(run_settings(wc.run)["source"]),
+    log:
+        "logs/training_inputs/{run}.log",
+    run:
+        from zsar.io import write_json
+
+        write_json(output[0], {"settings": params.settings, "seed": params.seed, "frames": params.frames})
+
+
 def train_inputs(wildcards):
     settings = run_settings(wildcards.run)
     source = settings["source"]
     return {
-        # ancient: a cache re-cut into other shards, or recompressed, retrains nothing; what the model
-        # saw is the `data` parameter (frames_identity), which changes when a video or the frames do.
+        "inputs": "models/{run}/inputs.json",
+        # ancient: a cache re-cut into other shards, or recompressed, retrains nothing; inputs.json
+        # changes when a video or the frames do.
         "clips": ancient(f"clips/{source}.parquet"),
         "vectors": f"semantic/{settings['embedding']}/{source}.h5",
         "overlap": overlap_table(wildcards.run),
@@ -24,7 +48,6 @@ rule train_model:
         train=lambda wc: run_settings(wc.run)["train"],
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         seed=config["seed"],
-        data=lambda wc: frames_identity(run_settings(wc.run)["source"]),
         # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
         checkpoint="models/{run}/checkpoint.pt",
     threads: 8  # Snakemake caps this at --cores

@@ -68,7 +68,15 @@ def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_resul
     assert model.stat().st_mtime_ns == model_time and result.read_bytes() == before
     assert len(list((run / "features/e2e_synthetic/synthkinetics_seen").glob("*.h5"))) >= 3
 
-    # Other frames (raw instead of JPEG) are another training set: both runs retrain.
+    # Other frames (raw instead of JPEG) are another training set: both runs retrain, even when the
+    # index reruns in the same invocation (Snakemake then compares no parameter downstream of it).
     config["decode"]["overrides"]["synthkinetics"]["codec"] = "raw"
+    config["decode"]["min_frames"] = 5
+    write_config(run / "config.yaml", config)
+    planned = planned_jobs(snakemake(run, "-n"))
+    assert planned["index_videos"] == 3 + 2 and planned["decode_clips"] == 3 + 2 and planned["train_model"] == 2
+    # So are other source videos: the rendered world drawn again.
+    config["decode"]["overrides"]["synthkinetics"]["codec"] = "jpeg"
+    config["synthetic"]["seed"] = 1
     write_config(run / "config.yaml", config)
     assert planned_jobs(snakemake(run, "-n"))["train_model"] == 2

@@ -10,8 +10,11 @@ from zsar.manifest import class_names, load_manifest, workflow_manifests
 p = snakemake.params
 manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
 index = read_parquet(snakemake.input.index)
-message = check_data(index, class_names(manifest), manifest=manifest, root=Path(p.root), split=None,
-                     min_decodable=p.min_decodable, min_videos_per_class=p.min_videos_per_class)
+splits = [None, "train"] if p.source else [None]
+message = None
+for split in splits:
+    message = message or check_data(index, class_names(manifest), manifest=manifest, root=Path(p.root), split=split,
+                                    min_decodable=p.min_decodable, min_videos_per_class=p.min_videos_per_class)
 if message:
     sys.exit(f"zsar: {message}")
 write_json(snakemake.output[0], {"listed": len(index), "decodable": int(index["decodable"].sum()),
