@@ -36,6 +36,8 @@ rule cache_settings:
         format=CACHE_FORMAT_VERSION,
     log:
         "logs/cache_settings/{dataset}.log",
+    benchmark:
+        "logs/cache_settings/{dataset}.benchmark.tsv"
     run:
         from zsar.io import write_json
 

@@ -15,6 +15,8 @@ rule training_inputs:
         frames=lambda wc: frames_identity(run_settings(wc.run)["source"]),
     log:
         "logs/training_inputs/{run}.log",
+    benchmark:
+        "logs/training_inputs/{run}.benchmark.tsv"
     run:
         from zsar.io import write_json
 
