@@ -72,7 +72,9 @@ def to_model_input(clips_uint8, flip=None) -> "torch.Tensor":  # noqa: F821
             flip = flip.view(-1, *[1] * (clips_uint8.dim() - 1))
             clips_uint8 = torch.where(flip, clips_uint8.flip(-2), clips_uint8)
     x = clips_uint8.float().div_(127.5).sub_(1.0)
-    return x.movedim(-1, -4)
+    # Contiguous in (..., 3, T, H, W): the layout the convolutions are written for (and the one
+    # the previous, per-clip conversion gave, so the same frames train the same weights).
+    return x.movedim(-1, -4).contiguous()
 
 
 def random_crop_box(height: int, width: int, size: int, rng: np.random.Generator) -> tuple[int, int, bool]:
