@@ -25,16 +25,7 @@ def frames(n=8, size=32):
 
 def write_avi(path, n=8):
     """MPEG-4 Part 2 in AVI, the codec of UCF101 and HMDB51."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.width = stream.height = 32
-        stream.pix_fmt = "yuv420p"
-        for array in frames(n):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    write_video(path, "mpeg4", None, n, rate=25)
 
 
 def mp4(path, n=8):
@@ -42,11 +33,12 @@ def mp4(path, n=8):
     write_mp4(path, frames(n), 8)
 
 
-def write_video(path, codec, container_format, n=8):
-    """A video in another container: VP8 in WebM, H.264 in Matroska (what YouTube downloaders write)."""
+def write_video(path, codec, container_format, n=8, rate=8):
+    """A video in any container PyAV writes: VP8 in WebM, H.264 in Matroska (what YouTube
+    downloaders write); container_format None: from the file's extension."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=8)
+        stream = container.add_stream(codec, rate=rate)
         stream.width = stream.height = 32
         stream.pix_fmt = "yuv420p"
         for array in frames(n):
