@@ -113,6 +113,12 @@ def shard_stamp(wildcards):
     return video_stamps(wildcards.dataset).get(int(wildcards.shard), "no videos")
 
 
+def table_digest(table, columns):
+    """A digest of a table's rows, by the given columns, in the table's order."""
+    lines = table[columns[0]].str.cat([table[c] for c in columns[1:]], sep="\t")
+    return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+
+
 @cache
 def frames_identity(dataset):
     """What a model trained on `dataset` saw, whatever the cache's cut into shards or its compression.
@@ -134,8 +140,7 @@ def frames_identity(dataset):
         parts["videos"]["per_class"] = config["synthetic"]["videos_per_class"][dataset]
     else:
         table = listing(dataset).sort_values("video_id")
-        lines = table["video_id"] + "\t" + table["path"] + "\t" + table["label"] + "\t" + table["split"] + "\t" + table["stamp"]
-        parts["videos"] = hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+        parts["videos"] = table_digest(table, ["video_id", "path", "label", "split", "stamp"])
     return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 

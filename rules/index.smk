@@ -20,9 +20,7 @@ def listing_digest(wildcards):
     """
     if wildcards.dataset in RENDERED:
         return None
-    table = listing(wildcards.dataset)
-    lines = table["video_id"] + "\t" + table["path"] + "\t" + table["label"] + "\t" + table["split"]
-    return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+    return table_digest(listing(wildcards.dataset), ["video_id", "path", "label", "split"])
 
 
 rule list_videos:
