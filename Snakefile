@@ -38,6 +38,7 @@ include: "rules/semantics.smk"
 include: "rules/decode.smk"
 include: "rules/train.smk"
 include: "rules/extract.smk"
+include: "rules/splits.smk"
 include: "rules/prototypes.smk"
 include: "rules/score.smk"
 

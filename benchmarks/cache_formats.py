@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from videos import write
 
 from zsar import sampling
+from zsar.methods import SAMPLING_PRESETS
 from zsar.cache import Shards, ShardWriter, cached_videos
 from zsar.clips import TrainClips, decode_video, read_frames
 
@@ -150,7 +151,7 @@ def spread(values) -> str:
 
 
 def run_preset(name: str, short_side: int, paths: list[Path], folder: Path, rounds: int) -> dict:
-    clip = sampling.PRESETS[name]
+    clip = SAMPLING_PRESETS[name]
     length, stride, crop = clip["frames"], clip["stride"], clip["crop"]
     height, width = sampling.resized_shape(*SOURCE, short_side)
     frames = decode_video(paths[0], height, width)  # every path holds the same bytes

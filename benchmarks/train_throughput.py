@@ -31,10 +31,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from zsar import sampling
+from zsar.methods import SAMPLING_PRESETS
 from zsar.cache import ShardWriter, cached_videos
 from zsar.clips import TrainClips
-from zsar.training import E2ETraining, ResTTraining, resolve, train_step
+from zsar.methods import method, resolve
+from zsar.training import train_step
 
 N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 96
 PRESETS = ("e2e", "rest18", "rest34", "rest101")
@@ -57,12 +58,11 @@ def write_cache(path: Path, short_side: int, codec: str) -> pd.DataFrame:
 
 
 def trainer_for(preset: str, classes: list[str]):
-    if preset == "e2e":
-        model, train = resolve("e2e", {}, {})
-        return E2ETraining(classes, np.eye(N_CLASSES, 300, dtype=np.float32), model, train)
-    model, train = resolve("rest", {"preset": preset}, {})
-    return ResTTraining(classes, [[c, c + 1] for c in range(N_CLASSES)], [f"w{i}" for i in range(N_CLASSES + 1)],
-                        model, train)
+    name = "e2e" if preset == "e2e" else "rest"
+    model, train = resolve(name, {} if name == "e2e" else {"preset": preset}, {})
+    semantics = {"class_vectors": np.eye(N_CLASSES, 300, dtype=np.float32),
+                 "class_tokens": [[f"w{c}", f"w{c + 1}"] for c in range(N_CLASSES)]}
+    return method(name).module.Training(classes, semantics, model, train)
 
 
 def clips_per_second(step, optimizer, batches, device, amp, steps: int) -> float:
@@ -103,7 +103,7 @@ def main() -> None:
     print(f"{'preset':<9}{'frames x crop':>15}{'cache (clips/s)':>17}{'memory (clips/s)':>18}"
           f"{'ratio (min-max)':>22}")
     for preset in args.presets:
-        clip = sampling.PRESETS[preset]
+        clip = SAMPLING_PRESETS[preset]
         short_side = clip["crop"] + clip["crop"] // 7  # as decode_clips caches: a little above the crop
         if short_side not in caches:
             caches[short_side] = write_cache(folder / f"cache{short_side}.h5", short_side, args.codec)

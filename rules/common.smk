@@ -9,8 +9,9 @@ from functools import cache
 
 from zsar.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings
 from zsar.manifest import load_manifest, missing_data_message
-from zsar.sampling import PRESETS as SAMPLING_PRESETS, resolve_sampling
-from zsar.methods import resolve as resolve_method
+from zsar.sampling import resolve_sampling
+from zsar.methods import method as method_spec, resolve as resolve_method
+from zsar.semantics import SENTENCE_KINDS
 
 DATA = config["data_root"]
 MANIFESTS = os.path.join(workflow.basedir, "data_manifest")
@@ -163,9 +164,11 @@ def run_settings(run):
     except ValueError as error:
         stop(f"run '{run}' in config.yaml: {error}")
     # By default a run samples clips as its method's paper does.
-    preset = settings["model"].get("preset") if settings["method"] == "rest" else "e2e"
-    default = preset if preset in SAMPLING_PRESETS else "rest18"
-    settings["sampling"] = resolve_sampling({"preset": default, **settings["sampling"]})
+    default = method_spec(settings["method"]).sampling_preset(settings["model"])
+    try:
+        settings["sampling"] = resolve_sampling(settings["sampling"], default)
+    except ValueError as error:
+        stop(f"run '{run}' in config.yaml: {error}")
     for dataset in [settings["source"], *settings["targets"]]:
         short_side = decode_settings(dataset)["short_side"]
         if settings["sampling"]["crop"] > short_side:
@@ -175,7 +178,23 @@ def run_settings(run):
     if settings["embedding"] not in config["embeddings"]:
         stop(f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's 'embeddings' "
              f"does not define ({', '.join(config['embeddings'])})")
+    if "class_phrases" in method_spec(settings["method"]).needs:
+        encoder = settings["model"]["text_encoder"]
+        sentence = [name for name, spec in config["embeddings"].items() if spec["kind"] in SENTENCE_KINDS]
+        if encoder not in sentence:
+            stop(f"run '{run}': model.text_encoder '{encoder}' must name a sentence embedding of config.yaml's "
+                 f"'embeddings' ({', '.join(sentence) or 'none defined: add one of kind minilm'})")
     return settings
+
+
+def class_side(run, dataset):
+    """The semantic files of `dataset`'s classes that run's method reads: the class-name embedding,
+    and the embedded atomic actions of its descriptions when the method needs them."""
+    settings = run_settings(run)
+    files = {"vectors": f"semantic/{settings['embedding']}/{dataset}.h5"}
+    if "class_phrases" in method_spec(settings["method"]).needs:
+        files["phrases"] = f"semantic/{settings['model']['text_encoder']}/{dataset}_phrases.h5"
+    return files
 
 
 def overlap_table(run):
@@ -219,6 +238,8 @@ def check_config_names():
                      f"Known: {', '.join(choices)}.")
 
     known("decode.overrides", config["decode"]["overrides"], DATASETS, "a dataset (data_manifest/)")
+    for key in ("files", "corrections"):
+        known(f"descriptions.{key}", config["descriptions"][key], DATASETS, "a dataset (data_manifest/)")
     known("synthetic.videos_per_class", RENDERED, DATASETS, "a dataset (data_manifest/)")
     for name in RENDERED:
         if manifest(name)["kind"] != "rendered":

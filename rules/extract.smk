@@ -70,6 +70,22 @@ rule extract_seen:
         "../workflow_scripts/extract_seen.py"
 
 
+rule extract_phrases:
+    """A target's atomic actions projected into the run's video space by its model's text projection
+    (methods scored by alignment, JigsawNet); the same file format as the phrases it reads."""
+    input:
+        model="models/{run}/model.pt",
+        phrases=lambda wc: class_side(wc.run, wc.dataset)["phrases"],
+    output:
+        "features/{run}/{dataset}_phrases.h5",
+    log:
+        "logs/extract_phrases/{run}/{dataset}.log",
+    benchmark:
+        "logs/extract_phrases/{run}/{dataset}.benchmark.tsv"
+    script:
+        "../workflow_scripts/extract_phrases.py"
+
+
 rule merge_features:
     """features/{run}/{dataset}.h5 (and {source}_seen.h5): a dataset's feature shards in one file."""
     input:

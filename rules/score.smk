@@ -3,7 +3,9 @@ def score_inputs(wildcards):
     check_protocol(wildcards)
     require_data([settings["source"], wildcards.target])
     embedding = settings["embedding"]
+    scored_by = method_spec(settings["method"]).scores
     return {
+        **({"phrases": "features/{run}/{target}_phrases.h5"} if "alignment" in scored_by else {}),
         "features": "features/{run}/{target}.h5",
         "index": f"index/{wildcards.target}.parquet",
         "prototypes": "prototypes/{run}/{target}_{seen}_{unseen}.h5",
@@ -33,6 +35,9 @@ def provenance(wildcards):
         "synthetic": config["synthetic"] if set(datasets) & set(RENDERED) else None,
         "splits": config["splits"],
         "compose": config["compose"],
+        # Only for methods that read descriptions: the other results keep their config as it was.
+        **({"descriptions": config["descriptions"]}
+           if "class_phrases" in method_spec(settings["method"]).needs else {}),
     }
 
 

@@ -30,3 +30,47 @@ rule filter_overlap:
         "logs/filter_overlap/{embedding}/{source}_minus_{targets}.benchmark.tsv"
     script:
         "../workflow_scripts/filter_overlap.py"
+
+
+def description_files(wildcards):
+    """A dataset's descriptions file (for manifests without descriptions) and corrections, if configured."""
+    settings = config["descriptions"]
+    files = {}
+    for key, name in (("files", "descriptions"), ("corrections", "corrections")):
+        if wildcards.dataset in settings[key]:
+            files[name] = os.path.expanduser(settings[key][wildcards.dataset])
+    return files
+
+
+rule atomic_actions:
+    """Each class description split into verb phrases, JigsawNet's atomic actions: a TSV of class,
+    phrase and global atomic id to read, and to correct through descriptions.corrections."""
+    input:
+        unpack(description_files),
+    output:
+        "semantic/atomic/{dataset}.tsv",
+    params:
+        manifest=manifest_digest,
+        parser=config["descriptions"]["parser"],
+    log:
+        "logs/atomic_actions/{dataset}.log",
+    benchmark:
+        "logs/atomic_actions/{dataset}.benchmark.tsv"
+    script:
+        "../workflow_scripts/atomic_actions.py"
+
+
+rule embed_phrases:
+    """The atomic actions of a dataset embedded by a sentence encoder (unit rows, one per class and phrase)."""
+    input:
+        "semantic/atomic/{dataset}.tsv",
+    output:
+        "semantic/{embedding}/{dataset}_phrases.h5",
+    params:
+        embedding=lambda wc: embedding_spec(wc.embedding),
+    log:
+        "logs/embed_phrases/{embedding}/{dataset}.log",
+    benchmark:
+        "logs/embed_phrases/{embedding}/{dataset}.benchmark.tsv"
+    script:
+        "../workflow_scripts/embed_phrases.py"

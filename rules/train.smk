@@ -31,7 +31,7 @@ def train_inputs(wildcards):
         # ancient: a cache re-cut into other shards, or recompressed, retrains nothing; inputs.json
         # changes when a video or the frames do.
         "clips": ancient(f"clips/{source}.parquet"),
-        "vectors": f"semantic/{settings['embedding']}/{source}.h5",
+        **class_side(wildcards.run, source),
         "overlap": overlap_table(wildcards.run),
     }
 

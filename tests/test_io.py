@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zsar.io import ArtefactError, YAMLFileError, atomic_output, load_weights, load_yaml, open_h5
-from zsar.training import load_model
+from zsar.extract import load_model
 
 
 class _Payload:

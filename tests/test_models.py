@@ -1,6 +1,6 @@
 import torch
 
-from zsar.models import create_e2e_model
+from zsar.methods.e2e import create_e2e_model
 from zsar.sampling import clip_indices, uniform_clip_starts
 
 TINY = {"widths": [4, 8], "layers": [1, 1]}
@@ -48,7 +48,7 @@ def test_test_clips_span_the_video_and_short_videos_loop():
 def test_sampling_presets_are_the_papers_and_run_keys_override_them():
     from zsar.sampling import resolve_sampling
 
-    assert resolve_sampling({}) == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
-    assert [resolve_sampling({"preset": p})["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
-    assert resolve_sampling({"preset": "rest18"})["stride"] == 6 and resolve_sampling({"preset": "rest18"})["crop"] == 224
-    assert resolve_sampling({"preset": "e2e", "test_clips": 5})["test_clips"] == 5
+    assert resolve_sampling({}, "e2e") == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
+    assert [resolve_sampling({"preset": p}, "e2e")["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
+    assert resolve_sampling({"preset": "rest18"}, "e2e")["stride"] == 6 and resolve_sampling({"preset": "rest18"}, "e2e")["crop"] == 224
+    assert resolve_sampling({"preset": "e2e", "test_clips": 5}, "e2e")["test_clips"] == 5

@@ -3,7 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from zsar.prototypes import compose, constraint_masks, make_splits, solve_assignment
+from zsar.prototypes import compose, constraint_masks, solve_assignment
+from zsar.splits import make_splits
 
 
 def brute_force(S, allowed, d):

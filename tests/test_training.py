@@ -33,18 +33,26 @@ def videos(tmp_path_factory):
 
 
 MODELS = {"e2e": {"arch": "r2plus1d", "widths": [4, 8], "layers": [1, 1], "dropout": 0.2},
-          "rest": {"preset": "tiny"}}
+          "rest": {"preset": "tiny"},
+          "jigsaw": {"preset": "tiny", "widths": [4, 8], "layers": [1, 1], "d": 8}}
 TRAINING = {"e2e": {"epochs": 10, "batch_size": 4, "lr": 1e-3, "lr_milestones": [4]},
             # a warm-up of 2 epochs, then 4 of joint training
-            "rest": {"warmup_epochs": 2, "epochs": 4, "batch_size": 4, "warmup_lr": 0.05, "lr": 1e-3}}
+            "rest": {"warmup_epochs": 2, "epochs": 4, "batch_size": 4, "warmup_lr": 0.05, "lr": 1e-3},
+            "jigsaw": {"epochs": 6, "batch_size": 4, "optimizer": "adam", "lr": 1e-3}}
+# Atomic actions of the three classes: "move object" is shared by two of them.
+PHRASES = {"class": ["ball falling", "ball falling", "box spinning", "box spinning", "ring growing"],
+           "phrase": ["drop ball", "move object", "spin box", "move object", "enlarge ring"],
+           "atomic_id": np.array([0, 1, 3, 1, 2]),
+           "embeddings": np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)}
 
 
 def arguments(videos, out, method="e2e", **train):
     return {
         "method": method,
         "train_videos": videos[videos["split"] == "train"], "val_videos": videos[videos["split"] == "val"],
-        "class_names": [c[0] for c in CLASSES], "class_vectors": np.eye(3, 8, dtype=np.float32),
-        "class_tokens": [c[0].split() for c in CLASSES],
+        "class_names": [c[0] for c in CLASSES],
+        "semantics": {"class_vectors": np.eye(3, 8, dtype=np.float32), "class_tokens": [c[0].split() for c in CLASSES],
+                      "class_phrases": PHRASES},
         "model_cfg": MODELS[method], "train_cfg": {**TRAINING[method], **train},
         "clip_cfg": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
         "seed": 0, "threads": 1, "model_path": out / "model.pt", "history_path": out / "history.csv",
@@ -58,7 +66,7 @@ def train(args, out):
                             stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.parametrize("method", ["e2e", "rest"])
+@pytest.mark.parametrize("method", ["e2e", "rest", "jigsaw"])
 def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos, tmp_path, method):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     straight.mkdir()
@@ -100,7 +108,8 @@ def test_a_checkpoint_from_other_settings_is_not_resumed(videos, tmp_path):
 
 
 def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_epoch(videos, tmp_path):
-    from zsar.training import load_model, train
+    from zsar.extract import load_model
+    from zsar.training import train
 
     train(**arguments(videos, tmp_path, "rest") | {"log": lambda m: None})
     history = pd.read_csv(tmp_path / "history.csv")
@@ -136,9 +145,9 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
 
 
 def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
-    from zsar.embed import embed_videos
+    from zsar.extract import embed_videos
     from zsar.features import merge_features, read_features, write_features
-    from zsar.models import create_e2e_model
+    from zsar.methods.e2e import create_e2e_model
 
     torch.manual_seed(0)
     model = create_e2e_model("r2plus1d", 8, widths=[4, 8], layers=[1, 1])
@@ -154,3 +163,20 @@ def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
     assert merge_features([tmp_path / "0.h5", tmp_path / "1.h5"], tmp_path / "all.h5") == len(videos)
     merged, embeddings = read_features(tmp_path / "all.h5")
     assert merged["video_id"].tolist() == videos["video_id"].tolist() and np.array_equal(embeddings, mean)
+
+
+def test_jigsaw_fills_its_memory_and_its_model_embeds_segments_and_projects_phrases(videos, tmp_path):
+    from zsar.extract import load_model, project_phrases
+    from zsar.training import train
+
+    train(**arguments(videos, tmp_path, "jigsaw", epochs=2) | {"log": lambda m: None})
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert saved["method"] == "jigsaw" and saved["n_atomic"] == 4 and saved["text_dim"] == 16
+    # The memory holds a visual feature for an atomic action of every class (the one its segments chose).
+    filled = saved["state_dict"]["memory.features"].norm(dim=1) > 0
+    for name in set(PHRASES["class"]):  # (the atomic ids are already 0..3, so the memory's rows)
+        assert any(filled[a] for c, a in zip(PHRASES["class"], PHRASES["atomic_id"]) if c == name)
+    model = load_model(tmp_path / "model.pt")
+    assert model.embed(torch.zeros(2, 5, 3, 4, 28, 28)).shape == (2, 2 * 8)  # 2 segments of d = 8
+    projected = project_phrases(tmp_path / "model.pt", PHRASES["embeddings"])
+    assert projected.shape == (5, 8) and np.allclose(np.linalg.norm(projected, axis=1), 1, atol=1e-5)

@@ -2,13 +2,14 @@
 
 import json
 import re
+import sys
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import snakemake, tiny_config, write_config
+from conftest import REPO, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -306,3 +307,14 @@ def test_seen_prototypes_embed_the_kept_source_classes_only(tiny_run):
     assert not table["kept"].all()  # the filter removed some ('ball falling' ~ 'ball falling down')
     videos, _ = read_features(tiny_run / "features/e2e_synthetic/synthkinetics_seen.h5")
     assert set(videos["label"]) == set(kept_classes(tiny_run / "semantic/glove50/synthkinetics_minus_synthetic.tsv"))
+
+
+def test_planning_the_dag_imports_no_torch(tmp_path):
+    """`snakemake -n`, and the DAG every cluster job parses again, must not pay torch's import: the
+    method registry and the helpers the rules call are torch-free. Here torch cannot be imported."""
+    write_config(tmp_path / "config.yaml", tiny_config())
+    without_torch = [sys.executable, "-c",
+                     "import sys; sys.modules['torch'] = None; from snakemake.cli import main; main(sys.argv[1:])",
+                     "--snakefile", str(REPO / "Snakefile")]
+    result = snakemake(tmp_path, "-n", "results/summary.csv", command=without_torch)
+    assert planned_jobs(result)["train_model"] == 2

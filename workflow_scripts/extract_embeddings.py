@@ -3,7 +3,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.cache import cached_videos
-from zsar.embed import embed_with
+from zsar.extract import embed_with
 from zsar.features import file_sha256, write_features
 
 p = snakemake.params

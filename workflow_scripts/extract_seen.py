@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.embed import embed_with
+from zsar.extract import embed_with
 from zsar.features import file_sha256, write_features
 from zsar.io import read_parquet
 from zsar.prototypes import select_seen_videos

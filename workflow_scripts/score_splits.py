@@ -2,16 +2,14 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-import h5py
-import numpy as np
-
 from zsar.features import read_features
-from zsar.features import STRING
-from zsar.io import atomic_output, open_h5, read_json, read_parquet, write_json
-from zsar.prototypes import VARIANTS
+from zsar.io import read_json, read_parquet, write_json
+from zsar.methods import method as method_spec
+from zsar.prototypes import read_composition, read_seen_prototypes
 from zsar.provenance import code_version
-from zsar.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise
-from zsar.semantics import ClassEmbedding, read_class_embedding
+from zsar.scoring import PATHS, ProtocolError, alignment_scores, check_unseen, score_split, summarise, write_confusions
+from zsar.semantics import ClassEmbedding, read_class_embedding, read_phrase_embeddings
+from zsar.splits import read_splits
 
 target = snakemake.wildcards.target
 vectors = read_class_embedding(snakemake.input.vectors)
@@ -26,34 +24,40 @@ except ProtocolError as error:
 
 videos, embeddings = read_features(snakemake.input.features)
 index = read_parquet(snakemake.input.index)
-splits = read_json(snakemake.input.splits)
-with open_h5(snakemake.input.seen) as f:
-    seen_classes, seen_prototypes = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
-per_split, confusions = [], {}
-with open_h5(snakemake.input.prototypes) as f:
-    composition = {k: f.attrs[k].item() for k in ("K", "epsilon", "d", "capacity")}
-    for k, unseen in enumerate(splits["splits"]):
-        group = f[f"split_{k}"]
-        references = {variant: group[variant]["prototypes"][:] for variant in VARIANTS}
-        if method == "e2e":  # only E2E embeds videos in the class word-vector space
-            references = {"e2e": vectors.vectors_of(unseen), **references}
-        reverse = {"seen_prototypes": seen_prototypes, "seen_vectors": source.vectors_of(seen_classes),
-                   "unseen_vectors": vectors.vectors_of(unseen), "K": int(f.attrs["K"])}
-        result = score_split(videos, embeddings, unseen, references, reverse)
-        for path in PATHS:
-            if path in result:
-                confusions[f"split_{k}/{path}"] = result[path].pop("confusion")
-        result["relaxed_prototypes"] = {v: int(group[v]["relaxed"][:].sum()) for v in VARIANTS}
-        per_split.append(result)
-        print(f"split {k} top-1: " + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result),
-              file=sys.stderr)
+splits = read_splits(snakemake.input.splits)
+seen_classes, seen_prototypes = read_seen_prototypes(snakemake.input.seen)
+composition, composed = read_composition(snakemake.input.prototypes)
+# Methods scored by alignment: the target's atomic actions through the model's text projection.
+phrases = read_phrase_embeddings(snakemake.input.phrases) if "phrases" in snakemake.input.keys() else None
 
-with atomic_output(snakemake.output.confusion) as tmp, h5py.File(tmp, "w") as f:
-    f.attrs["rows"], f.attrs["columns"] = "true class", "predicted class"
-    for k, unseen in enumerate(splits["splits"]):
-        f.create_dataset(f"split_{k}/classes", data=np.array(unseen, dtype=object), dtype=STRING)
-    for name, matrix in confusions.items():
-        f.create_dataset(name, data=matrix)
+
+def alignment_scorer(unseen):
+    alignment = model["model_cfg"]["alignment"]
+    column = {c: j for j, c in enumerate(unseen)}
+    rows = [k for k, c in enumerate(phrases["class"]) if c in column]
+    phrase_class = [column[phrases["class"][k]] for k in rows]
+    path = "alignment" if alignment == "group" else f"alignment_{alignment}"
+    return {path: lambda x: alignment_scores(x, phrases["embeddings"][rows], phrase_class, len(unseen), alignment)}
+
+
+per_split, confusions = [], {}
+for k, (unseen, split) in enumerate(zip(splits["splits"], composed)):
+    references = split["prototypes"]
+    if "word_vectors" in method_spec(method).scores:  # the model embeds videos in the class word-vector space
+        references = {"e2e": vectors.vectors_of(unseen), **references}
+    reverse = {"seen_prototypes": seen_prototypes, "seen_vectors": source.vectors_of(seen_classes),
+               "unseen_vectors": vectors.vectors_of(unseen), "K": int(composition["K"])}
+    result = score_split(videos, embeddings, unseen, references, reverse,
+                         alignment_scorer(unseen) if phrases is not None else None)
+    for path in PATHS:
+        if path in result:
+            confusions[f"split_{k}/{path}"] = result[path].pop("confusion")
+    result["relaxed_prototypes"] = split["relaxed"]
+    per_split.append(result)
+    print(f"split {k} top-1: " + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result),
+          file=sys.stderr)
+
+write_confusions(snakemake.output.confusion, splits["splits"], confusions)
 
 n_unseen = len(splits["splits"][0])
 not_scored = index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id", "path", "problem"]].fillna("")

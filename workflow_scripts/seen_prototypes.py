@@ -2,13 +2,9 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-import h5py
-import numpy as np
-
-from zsar.features import STRING
 from zsar.features import read_features
-from zsar.io import atomic_output, read_parquet
-from zsar.prototypes import seen_prototypes
+from zsar.io import read_parquet
+from zsar.prototypes import seen_prototypes, write_seen_prototypes
 from zsar.semantics import kept_classes
 
 videos, embeddings = read_features(snakemake.input.features)
@@ -17,8 +13,5 @@ train = (split == "train").to_numpy()
 classes = kept_classes(snakemake.input.overlap)
 prototypes = seen_prototypes(videos.loc[train, "label"].tolist(), embeddings[train], classes)
 counts = videos.loc[train, "label"].value_counts()
-with atomic_output(snakemake.output[0]) as tmp, h5py.File(tmp, "w") as f:
-    f.create_dataset("classes", data=np.array(classes, dtype=object), dtype=STRING)
-    f.create_dataset("prototypes", data=prototypes)
-    f.create_dataset("n_videos", data=np.array([counts[c] for c in classes]))
+write_seen_prototypes(snakemake.output[0], classes, prototypes, [counts[c] for c in classes])
 print(f"{len(classes)} seen prototypes from {int(train.sum())} training videos", file=sys.stderr)

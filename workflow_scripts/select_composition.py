@@ -5,12 +5,11 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import numpy as np
 
 from zsar.features import read_features
-from zsar.io import open_h5, read_parquet, write_json
-from zsar.prototypes import cross_validate
+from zsar.io import read_parquet, write_json
+from zsar.prototypes import cross_validate, read_seen_prototypes
 from zsar.semantics import read_class_embedding
 
-with open_h5(snakemake.input.seen) as f:
-    classes, prototypes = f["classes"].asstr()[:].tolist(), f["prototypes"][:]
+classes, prototypes = read_seen_prototypes(snakemake.input.seen)
 videos, embeddings = read_features(snakemake.input.features)
 split = videos.merge(read_parquet(snakemake.input.index)[["video_id", "split"]], on="video_id", how="left")["split"]
 held_out = (split == "val").to_numpy() & videos["label"].isin(classes).to_numpy()

@@ -3,7 +3,7 @@ import sys
 
 
 from zsar.io import read_parquet
-from zsar.semantics import kept_classes, read_class_embedding
+from zsar.semantics import kept_classes, read_class_embedding, read_phrase_embeddings
 from zsar.training import train
 
 
@@ -15,8 +15,11 @@ def main():
     kept = kept_classes(snakemake.input.overlap)
     embedding = read_class_embedding(snakemake.input.vectors)
     row = {name: k for k, name in enumerate(embedding.names)}
+    semantics = {"class_vectors": embedding.vectors_of(kept), "class_tokens": [embedding.tokens[row[c]] for c in kept]}
+    if "phrases" in snakemake.input.keys():
+        semantics["class_phrases"] = read_phrase_embeddings(snakemake.input.phrases)
     train(snakemake.params.method, videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept,
-          class_vectors=embedding.vectors_of(kept), class_tokens=[embedding.tokens[row[c]] for c in kept],
+          semantics=semantics,
           model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, clip_cfg=snakemake.params.sampling,
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
           history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint)

@@ -1,4 +1,4 @@
-"""Accuracy metrics as pure numpy functions."""
+"""Accuracy metrics and the unit-length rows every cosine here is computed from, in numpy."""
 
 from __future__ import annotations
 
@@ -31,3 +31,10 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) 
     """(n_classes, n_classes) counts: row = true class, column = predicted class."""
     return np.bincount(np.asarray(labels) * n_classes + np.asarray(predicted),
                        minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def unit(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """`x` scaled to unit L2 length along `axis` (a zero vector stays zero): cosines are dot products
+    of these. The one normalisation of the numpy stages (the models normalise in torch)."""
+    x = np.asarray(x)
+    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)

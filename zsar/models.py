@@ -1,9 +1,10 @@
-"""Video models in plain torch: R(2+1)D backbones and the E2E embedding head.
+"""Video backbones in plain torch: R(2+1)D, shared by the methods (zsar/methods/).
 
 R(2+1)D (Tran et al., CVPR 2018) factorises each 3x3x3 convolution into a 1x3x3 spatial and a
 3x1x1 temporal convolution, with the middle width chosen so the parameter count matches the 3D
 convolution it replaces. `create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2))` is
-R(2+1)D-18, the backbone of E2E; smaller widths give the tiny presets used on the synthetic world.
+R(2+1)D-18, the backbone of E2E and JigsawNet; smaller widths give the tiny presets used on the
+synthetic world.
 """
 
 from __future__ import annotations
@@ -70,32 +71,3 @@ class R2Plus1D(nn.Module):
 
 def create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2)) -> R2Plus1D:
     return R2Plus1D(tuple(widths), tuple(layers))
-
-
-class E2EModel(nn.Module):
-    """E2E: backbone, dropout, Linear to the word-vector dimension, L2-normalised.
-
-    Input (B, 3, T, H, W) -> (B, embed_dim); input (B, N, 3, T, H, W) averages the N clips'
-    embeddings (the test-time protocol) and returns (B, embed_dim).
-    """
-
-    def __init__(self, backbone: nn.Module, embed_dim: int, dropout: float = 0.5):
-        super().__init__()
-        self.backbone = backbone
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(backbone.out_dim, embed_dim)
-        self.embed_dim = embed_dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 6:
-            b, n = x.shape[:2]
-            return self.forward(x.flatten(0, 1)).view(b, n, -1).mean(dim=1)
-        return F.normalize(self.head(self.dropout(self.backbone(x))), dim=-1)
-
-    embed = forward  # what extraction calls on either method's model
-
-
-def create_e2e_model(arch: str, embed_dim: int, dropout: float = 0.5, **arch_kwargs) -> E2EModel:
-    if arch == "r2plus1d":
-        return E2EModel(create_r2plus1d(**arch_kwargs), embed_dim, dropout)
-    raise ValueError(f"unknown architecture {arch!r}; available: r2plus1d")

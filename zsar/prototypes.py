@@ -1,4 +1,5 @@
-"""Seen-class prototypes and ResT's semantic relatedness transfer (Lin et al., CVPR 2022, eq. 1-6).
+"""The prototypes stage: seen-class prototypes and ResT's semantic relatedness transfer (Lin et al.,
+CVPR 2022, eq. 1-6), and their files (prototypes/{run}/seen.h5, prototypes/{run}/{target}_*.h5).
 
 S[j, i] is the cosine similarity of unseen class j's word vector to seen class i's. A binary
 A[j, i] selects which seen prototypes compose unseen prototype j, maximising sum(S * A) subject to
@@ -21,9 +22,14 @@ from __future__ import annotations
 import hashlib
 import warnings
 
+import h5py
 import numpy as np
 import pandas as pd
 import pulp
+
+from zsar.features import STRING
+from zsar.io import atomic_output, open_h5
+from zsar.metrics import unit
 
 
 def seen_prototypes(labels: list[str], embeddings: np.ndarray, classes: list[str]) -> np.ndarray:
@@ -37,8 +43,22 @@ def seen_prototypes(labels: list[str], embeddings: np.ndarray, classes: list[str
                              "training videos is in the clip cache (see logs/check_data/ and logs/catalogue_clips/ "
                              "for which videos are missing or failed to decode)")
         mean = members.mean(axis=0)
-        out.append(mean / np.linalg.norm(mean))
+        out.append(unit(mean))
     return np.asarray(out, dtype=np.float32)
+
+
+def write_seen_prototypes(path, classes: list[str], prototypes: np.ndarray, n_videos: list[int]) -> None:
+    """prototypes/{run}/seen.h5: `classes`, their `prototypes` and how many videos each averages."""
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("classes", data=np.array(classes, dtype=object), dtype=STRING)
+        f.create_dataset("prototypes", data=prototypes)
+        f.create_dataset("n_videos", data=np.asarray(n_videos))
+
+
+def read_seen_prototypes(path) -> tuple[list[str], np.ndarray]:
+    """The seen classes and their prototypes (n_classes, dim) of prototypes/{run}/seen.h5."""
+    with open_h5(path) as f:
+        return f["classes"].asstr()[:].tolist(), f["prototypes"][:]
 
 
 def select_seen_videos(catalogue: pd.DataFrame, classes: list[str], videos_per_class: int | None,
@@ -153,27 +173,43 @@ def compose(S: np.ndarray, seen: np.ndarray, *, K: int, d: int, epsilon: float, 
         A[j, int(S[j].argmax())] = 1
     W = A * S
     protos = (W @ seen) / W.sum(axis=1, keepdims=True)
-    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    protos = unit(protos)
     return protos.astype(np.float32), A, relaxed
 
 
-def make_splits(classes: list[str], *, unseen_percent: int, count: int, seed: int) -> list[list[str]]:
-    """`count` seeded random subsets holding unseen_percent% of the classes (all of them at 100).
+def write_composition(path, seen_classes: list[str], settings: dict, splits: list[dict]) -> None:
+    """prototypes/{run}/{target}_{seen}_{unseen}.h5: `settings` (K, d, epsilon, capacity) as attributes;
+    per split k a group split_k with its unseen_classes, S, and per variant A, prototypes, relaxed.
 
-    The count is rounded down, as the papers and E2E's code do (`int(0.5 * 51)`): 0/50 of HMDB51's
-    51 classes is 25 unseen classes, of UCF101's 101 is 50.
+    `splits`: per split {"unseen": [...], "S": S, "variants": {variant: (prototypes, A, relaxed)}}.
     """
-    if unseen_percent == 100:
-        return [list(classes)]
-    n_unseen = len(classes) * unseen_percent // 100
-    if not 1 <= n_unseen < len(classes):
-        raise ValueError(f"{unseen_percent}% of {len(classes)} classes gives {n_unseen} unseen classes")
-    rng = np.random.default_rng(seed)
-    splits = []
-    for _ in range(count):
-        chosen = set(rng.choice(len(classes), n_unseen, replace=False).tolist())
-        splits.append([c for k, c in enumerate(classes) if k in chosen])  # manifest order
-    return splits
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("seen_classes", data=np.array(seen_classes, dtype=object), dtype=STRING)
+        f.attrs.update(settings)
+        for k, split in enumerate(splits):
+            group = f.create_group(f"split_{k}")
+            group.create_dataset("unseen_classes", data=np.array(split["unseen"], dtype=object), dtype=STRING)
+            group.create_dataset("S", data=split["S"])
+            for variant, (prototypes, A, relaxed) in split["variants"].items():
+                out = group.create_group(variant)
+                out.create_dataset("A", data=A)
+                out.create_dataset("prototypes", data=prototypes)
+                out.create_dataset("relaxed", data=relaxed)
+
+
+def read_composition(path) -> tuple[dict, list[dict]]:
+    """The settings and, per split, {"unseen": [...], "prototypes": {variant: rows}, "relaxed": {variant:
+    count}} of a composed-prototypes file."""
+    with open_h5(path) as f:
+        settings = {k: f.attrs[k].item() for k in ("K", "epsilon", "d", "capacity")}
+        splits = []
+        for k in range(sum(1 for name in f if name.startswith("split_"))):
+            group = f[f"split_{k}"]
+            variants = [v for v in VARIANTS if v in group]
+            splits.append({"unseen": group["unseen_classes"].asstr()[:].tolist(),
+                           "prototypes": {v: group[v]["prototypes"][:] for v in variants},
+                           "relaxed": {v: int(group[v]["relaxed"][:].sum()) for v in variants}})
+    return settings, splits
 
 
 def cross_validate(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray,
@@ -192,7 +228,7 @@ def cross_validate(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embed
     order = np.random.default_rng(seed).permutation(n)
     fold_of = np.empty(n, dtype=int)
     fold_of[order] = np.arange(n) % folds
-    x = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    x = unit(embeddings)
     rows = []
     for epsilon in grid["epsilon"]:
         for K in grid["K"]:

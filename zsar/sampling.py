@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-# The papers' clip sampling. E2E: 16 frames, 112 crop, 25 test clips (Brattoli et al. 2020).
-# ResT: 16/8/4 frames at stride 6 for ResNet-18/34/101, 224 crops (Lin et al. 2022); its test-time
-# clip count is not given there, so the E2E protocol's 25 applies.
-PRESETS = {
-    "e2e": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25},
-    "rest18": {"frames": 16, "stride": 6, "crop": 224, "test_clips": 25},
-    "rest34": {"frames": 8, "stride": 6, "crop": 224, "test_clips": 25},
-    "rest101": {"frames": 4, "stride": 6, "crop": 224, "test_clips": 25},
-}
+def resolve_sampling(settings: dict, default: str) -> dict:
+    """A run's sampling: its preset's values (zsar/methods: each method's papers' presets; `default`
+    when the run names none), overridden by any key the run sets itself."""
+    from zsar.methods import SAMPLING_PRESETS
 
-
-def resolve_sampling(settings: dict) -> dict:
-    """A run's sampling: its preset's values, overridden by any key the run sets itself."""
-    preset = settings.get("preset", "e2e")
-    if preset not in PRESETS:
-        raise ValueError(f"unknown sampling preset {preset!r}; use one of {', '.join(PRESETS)}")
-    return {**PRESETS[preset], **{k: v for k, v in settings.items() if k != "preset"}}
+    preset = settings.get("preset", default)
+    if preset not in SAMPLING_PRESETS:
+        raise ValueError(f"unknown sampling preset {preset!r}; use one of {', '.join(SAMPLING_PRESETS)}")
+    return {**SAMPLING_PRESETS[preset], **{k: v for k, v in settings.items() if k != "preset"}}
 
 
 def clip_span(length: int, stride: int) -> int:

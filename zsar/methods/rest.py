@@ -9,6 +9,13 @@ and predicted from its output. Loss = CE + 0.5 x MTL.
 
 Because CLS never attends to word tokens, the embedding of a video does not depend on what
 stands in the word slots: at test time a single [MASK] fills them.
+
+Training has two phases. Warm-up trains the ResNet frame encoder alone, with a linear classifier
+on its mean frame feature (SGD, momentum 0.9, lr 0.01, wd 1e-4); joint training then trains the
+whole cross-modal model on CE + 0.5 x masked token loss (AdamW, lr 1.5e-4, wd 0.05). Each phase
+has its own cosine schedule, stepped every epoch; only joint-training epochs may be kept.
+Validation labels a video by the warm-up's frame classifier, then by ResT's classifier. At test
+time videos are scored by prototypes composed from seen ones (zsar/prototypes.py).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from zsar.training import Phase, count_correct, validation_embeddings
 
 # (block, layers per stage) of the ResNets of He et al. 2016
 RESNETS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3))}
@@ -174,3 +183,109 @@ def create_rest(preset: str, *, vocab_size: int, n_classes: int, **overrides) ->
     if preset not in PRESETS:
         raise ValueError(f"unknown ResT preset {preset!r}; use one of {', '.join(PRESETS)}")
     return ResT(vocab_size=vocab_size, n_classes=n_classes, **{**PRESETS[preset], **overrides})
+
+
+
+def class_word_ids(tokens: list[list[str]]) -> tuple[list[str], list[list[int]]]:
+    """ResT's word tokens: the vocabulary of the class names' words and each class's word ids.
+
+    `tokens` are the semantic stage's tokens per class (words, or phrases for sentence embeddings,
+    split here into words); a word repeated within one class is kept once.
+    """
+    words = [list(dict.fromkeys(w for token in class_tokens for w in token.split())) for class_tokens in tokens]
+    vocabulary = sorted({w for ws in words for w in ws})
+    index = {w: i for i, w in enumerate(vocabulary)}
+    return vocabulary, [[index[w] for w in ws] for ws in words]
+
+
+class _FrameClassifier(nn.Module):
+    """ResT's warm-up: the frame encoder and a linear classifier on the mean frame feature."""
+
+    def __init__(self, frames, probe):
+        super().__init__()
+        self.frames, self.probe = frames, probe
+
+    def logits(self, clips):
+        if clips.dim() == 6:
+            b, n = clips.shape[:2]
+            return self.logits(clips.flatten(0, 1)).view(b, n, -1).mean(dim=1)
+        b, _, t = clips.shape[:3]
+        return self.probe(self.frames(clips.transpose(1, 2).flatten(0, 1)).view(b, t, -1).mean(dim=1))
+
+    def forward(self, clips, labels):
+        return F.cross_entropy(self.logits(clips).float(), labels)
+
+    embed = logits  # validation reads class scores through embed_videos
+
+    @property
+    def embed_dim(self):
+        return self.probe.out_features
+
+
+class _Loss(nn.Module):
+    def __init__(self, rest, words, mask_p, mtl_weight):
+        super().__init__()
+        self.rest, self.words, self.mask_p, self.mtl_weight = rest, words, mask_p, mtl_weight
+
+    def forward(self, clips, labels):
+        return self.rest.loss(clips, self.words[labels], labels, p=self.mask_p, mtl_weight=self.mtl_weight)
+
+
+class Training:
+    """The pieces of ResT's training for the shared loop (zsar/training.py)."""
+
+    def __init__(self, class_names, semantics, model_cfg, train_cfg):
+        self.vocabulary, word_ids = class_word_ids(semantics["class_tokens"])
+        self.classes, self.model_cfg, self.cfg = class_names, model_cfg, train_cfg
+        self.max_words = max(len(w) for w in word_ids)
+        pad = len(self.vocabulary)
+        self.words = torch.tensor([w + [pad] * (self.max_words - len(w)) for w in word_ids])
+        self.phases = [Phase("warmup", train_cfg["warmup_epochs"], select=False),
+                       Phase("joint", train_cfg["epochs"], select=True)]
+
+    def build(self) -> nn.Module:
+        rest = _create(self.model_cfg, len(self.vocabulary), len(self.classes), self.max_words)
+        return nn.ModuleDict({"rest": rest, "probe": nn.Linear(rest.frames.out_dim, len(self.classes))})
+
+    def loss_module(self, net, phase, device):
+        if phase.name == "warmup":
+            return _FrameClassifier(net["rest"].frames, net["probe"])
+        return _Loss(net["rest"], self.words.to(device), self.cfg["mask_p"], self.cfg["mtl_weight"])
+
+    def optimizer(self, net, phase):
+        if phase.name == "warmup":
+            params = [*net["rest"].frames.parameters(), *net["probe"].parameters()]
+            optimizer = torch.optim.SGD(params, lr=self.cfg["warmup_lr"], momentum=self.cfg["momentum"],
+                                        weight_decay=self.cfg["warmup_weight_decay"])
+        else:
+            optimizer = torch.optim.AdamW(net["rest"].parameters(), lr=self.cfg["lr"],
+                                          weight_decay=self.cfg["weight_decay"])
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(phase.epochs, 1))
+
+    def correct(self, net, phase, videos, clip_cfg) -> int:
+        """How many of `videos` the model labels right: the warm-up's frame classifier, then ResT's."""
+        if phase.name == "warmup":
+            scores = validation_embeddings(_FrameClassifier(net["rest"].frames, net["probe"]), videos, clip_cfg)
+        else:
+            with torch.no_grad():
+                embeddings = torch.from_numpy(validation_embeddings(net["rest"], videos, clip_cfg))
+                device = next(net.parameters()).device
+                scores = net["rest"].classifier(embeddings.to(device)).float().cpu().numpy()
+        return count_correct(videos, self.classes, scores)
+
+    def final(self, net) -> nn.Module:
+        return net["rest"]
+
+    def saved(self) -> dict:
+        return {"model_cfg": self.model_cfg, "vocabulary": self.vocabulary, "max_words": self.max_words}
+
+
+def _create(model_cfg: dict, vocab_size: int, n_classes: int, max_words: int) -> ResT:
+    cfg = dict(model_cfg)
+    return create_rest(cfg.pop("preset"), vocab_size=vocab_size, n_classes=n_classes, max_words=max_words, **cfg)
+
+
+def from_checkpoint(checkpoint: dict) -> nn.Module:
+    """The trained model of a checkpoint written by the shared loop, weights not yet loaded."""
+    return _create(checkpoint["model_cfg"], len(checkpoint["vocabulary"]), len(checkpoint["classes"]),
+                   checkpoint["max_words"])

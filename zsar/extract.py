@@ -1,4 +1,4 @@
-"""Video embeddings: a trained model applied to the N test clips of every video, averaged."""
+"""The extract stage: a trained model applied to the N test clips of every video, averaged."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar.clips import TestClips
+from zsar.io import load_weights
+from zsar.methods import method as method_spec
 from zsar.progress import Progress
 from zsar.sampling import to_model_input
 
@@ -53,8 +55,6 @@ def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int
     `threads` threads), embed `videos`' clips, and return (embeddings, clip embeddings or None)."""
     import sys
 
-    from zsar.training import load_model
-
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -65,3 +65,22 @@ def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int
     out = embed_videos(model, videos, length=sampling["frames"], stride=sampling["stride"], crop=sampling["crop"],
                        n_clips=n_clips, batch_size=batch_size, workers=workers, per_clip=per_clip, log=log)
     return out if per_clip else (out, None)
+
+
+def load_model(path) -> torch.nn.Module:
+    """The trained model of any method, in eval mode; `.embed(clips)` gives video embeddings.
+
+    The file is loaded weights-only (zsar.io.load_weights): one that would run code is refused.
+    """
+    checkpoint = load_weights(path)
+    model = method_spec(checkpoint.get("method", "e2e")).module.from_checkpoint(checkpoint)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
+
+
+@torch.no_grad()
+def project_phrases(model_path, embeddings: np.ndarray) -> np.ndarray:
+    """Sentence embeddings of phrases (P, text_dim) through a trained model's text projection: (P, d)
+    unit rows in the space of its video embeddings (methods scored by alignment)."""
+    model = load_model(model_path)
+    return model.project_phrases(torch.from_numpy(np.asarray(embeddings, dtype=np.float32))).numpy()

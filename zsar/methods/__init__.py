@@ -1,0 +1,134 @@
+"""The methods zsar trains, registered by name, without torch (the DAG reads this when it parses).
+
+A method is a module of this package (zsar/methods/<name>.py, with torch) and one entry of
+REGISTRY here. The entry says what the method needs from the semantic stages, how its videos are
+scored, how it samples clips, and its papers' model and training settings; the module holds its
+model and a `Training` class for the shared loop (zsar/training.py) plus `from_checkpoint`.
+
+A run's `model` and `train` sections override the defaults; `resolve` completes them and names
+any key that does not apply to the method.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+# What a method may need of the class side, besides the kept class names:
+#   class_vectors   the class-name embeddings (semantic/{embedding}/{source}.h5 vectors)
+#   class_tokens    the words the class names were embedded from (the same file's tokens)
+#   class_phrases   each class's atomic actions (verb phrases of its description, semantic/atomic/)
+#                   embedded by a sentence encoder (semantic/{text_encoder}/{dataset}_phrases.h5)
+NEEDS = ("class_vectors", "class_tokens", "class_phrases")
+
+# How a method's video embeddings are scored, besides the composed prototypes every method gets
+# (ResT's semantic relatedness transfer works in any embedding space):
+#   word_vectors    nearest class word vector: the model embeds videos in the word-vector space
+#   alignment       the model's alignment of video segments with the class's projected phrases
+SCORES = ("word_vectors", "alignment")
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    paper: str
+    needs: tuple[str, ...]
+    scores: tuple[str, ...]
+    model_defaults: dict
+    train_defaults: dict
+    # Clip sampling presets named after the papers' settings; `sampling_preset` picks a run's default.
+    sampling_presets: dict
+    default_sampling: str
+    # Model keys a run may set besides the defaults' (a preset's own keys).
+    extra_model_keys: frozenset = field(default_factory=frozenset)
+
+    @property
+    def module(self):
+        """The method's torch module (zsar.methods.<name>): its model and Training class."""
+        return importlib.import_module(f"zsar.methods.{self.name}")
+
+    def sampling_preset(self, model_cfg: dict) -> str:
+        """A run's default sampling preset: the one named like its model preset, else the method's."""
+        preset = model_cfg.get("preset")
+        return preset if preset in self.sampling_presets else self.default_sampling
+
+
+# Shared by the training defaults of every method.
+_LOADER = {"workers": 0, "processes": 1}
+
+REGISTRY = {m.name: m for m in (
+    Method(
+        name="e2e",
+        paper="Brattoli et al., CVPR 2020: a video model regressing the class-name word vector",
+        needs=("class_vectors",),
+        scores=("word_vectors",),
+        model_defaults={"arch": "r2plus1d", "widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2],
+                        "dropout": 0.5},
+        train_defaults={"epochs": 150, "batch_size": 22, "lr": 1e-3, "weight_decay": 0.0, "lr_milestones": [],
+                        **_LOADER},
+        # 16 frames, 112 crop, 25 test clips.
+        sampling_presets={"e2e": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
+        default_sampling="e2e",
+    ),
+    Method(
+        name="rest",
+        paper="Lin et al., CVPR 2022: a cross-modal transformer, scored by composed prototypes",
+        needs=("class_tokens",),
+        scores=(),
+        # preset: zsar/methods/rest.py PRESETS (rest18/rest34/rest101/tiny); depth, width, d_model,
+        # layers and heads override the preset.
+        model_defaults={"preset": "rest18", "dropout": 0.1},
+        train_defaults={"warmup_epochs": 150, "warmup_lr": 0.01, "warmup_weight_decay": 1e-4, "momentum": 0.9,
+                        "epochs": 50, "batch_size": 16, "lr": 1.5e-4, "weight_decay": 0.05, "mask_p": 0.15,
+                        "mtl_weight": 0.5, **_LOADER},
+        # 16/8/4 frames at stride 6 for ResNet-18/34/101, 224 crops; the test-time clip count is not
+        # given in the paper, so the E2E protocol's 25 applies.
+        sampling_presets={"rest18": {"frames": 16, "stride": 6, "crop": 224, "test_clips": 25},
+                          "rest34": {"frames": 8, "stride": 6, "crop": 224, "test_clips": 25},
+                          "rest101": {"frames": 4, "stride": 6, "crop": 224, "test_clips": 25}},
+        default_sampling="rest18",
+        extra_model_keys=frozenset({"depth", "width", "d_model", "layers", "heads"}),
+    ),
+    Method(
+        name="jigsaw",
+        paper="Qian et al., ECCV 2022 (JigsawNet): video segments aligned with the atomic actions of "
+              "class descriptions",
+        needs=("class_phrases",),
+        scores=("alignment",),
+        # preset: zsar/methods/jigsaw.py PRESETS (r2plus1d18/tiny); widths, layers, d, heads and segments
+        # override it. ge: Group Excitation (off: Table 6's ablation); alignment: group (Eq. 3-4) or
+        # one_to_one (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases.
+        model_defaults={"preset": "r2plus1d18", "dropout": 0.1, "ge": True, "alignment": "group",
+                        "text_encoder": "minilm"},
+        # The paper: SGD, lr 1e-4 (UCF/HMDB) or 1e-5 (Kinetics-ZSAR), 15/20 epochs, eps 0.3; the
+        # consistency loss's weight is not given there (consistency_weight 0: Table 4's ablation).
+        train_defaults={"epochs": 15, "batch_size": 16, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.9,
+                        "weight_decay": 0.0, "lr_milestones": [], "temperature": 0.05, "consistency_weight": 1.0,
+                        "eps": 0.3, **_LOADER},
+        # R(2+1)D clips as E2E's: 16 frames at 112, 25 test clips (4 segments of 4 frames).
+        sampling_presets={"jigsaw": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
+        default_sampling="jigsaw",
+        extra_model_keys=frozenset({"widths", "layers", "d", "heads", "segments"}),
+    ),
+)}
+
+# Every sampling preset by name (names are unique across methods).
+SAMPLING_PRESETS = {name: preset for m in REGISTRY.values() for name, preset in m.sampling_presets.items()}
+
+
+def method(name: str) -> Method:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown method {name!r}; use one of {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
+    """A run's model and train settings: the method's defaults, overridden by the run's own keys."""
+    spec = method(name)
+    model_keys = set(spec.model_defaults) | spec.extra_model_keys
+    for section, given, known in (("model", model, model_keys), ("train", train, set(spec.train_defaults))):
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ValueError(f"{section} keys {unknown} do not apply to method '{name}'; "
+                             f"it takes {', '.join(sorted(known))}")
+    return {**spec.model_defaults, **model}, {**spec.train_defaults, **train}
