@@ -39,18 +39,26 @@ def manifest(dataset):
         stop(str(error))
 
 
-def manifest_digest(wildcards, field="dataset"):
-    """A stage's `manifest` parameter: the digest of its dataset's manifest file.
+@cache
+def _manifest_digests(dataset):
+    """(without, with) the class descriptions: digests of a manifest's content, comments left out."""
+    content = {k: v for k, v in manifest(dataset).items() if not k.startswith("_")}
+    classes = [{k: v for k, v in c.items() if k != "description"} if isinstance(c, dict) else c
+               for c in content.get("classes", [])]
+    return tuple(hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:16]
+                 for c in ({**content, "classes": classes}, content))
+
+
+def manifest_digest(wildcards, field="dataset", descriptions=False):
+    """A stage's `manifest` parameter: the digest of its dataset's manifest.
 
     A parameter, not an input file: a changed manifest reruns the stage, while the path, which
     changes when the workflow or the results move, plays no part (scripts find the manifests
-    beside themselves, zsar.manifest.workflow_manifests).
+    beside themselves, zsar.manifest.workflow_manifests). Class descriptions count only for the
+    stage that reads them (`descriptions`): editing one reparses atomic actions and retrains the
+    runs that read them, nothing else.
     """
-    path = os.path.join(MANIFESTS, f"{getattr(wildcards, field)}.yaml")
-    if not os.path.exists(path):
-        manifest(getattr(wildcards, field))  # names the known datasets
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()[:16]
+    return _manifest_digests(getattr(wildcards, field))[1 if descriptions else 0]
 
 
 def decode_settings(dataset):

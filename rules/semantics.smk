@@ -50,7 +50,7 @@ rule atomic_actions:
     output:
         "semantic/atomic/{dataset}.tsv",
     params:
-        manifest=manifest_digest,
+        manifest=lambda wc: manifest_digest(wc, descriptions=True),
         parser=config["descriptions"]["parser"],
     log:
         "logs/atomic_actions/{dataset}.log",

@@ -166,6 +166,8 @@ def test_descriptions_from_manifest_and_file(tmp_path):
     missing = r"class 'acting in play' has no description.*tiny.yaml or .*descriptions.tsv"
     with pytest.raises(ValueError, match=missing):
         descriptions_of(manifest, path)
+    # A class whose atomic actions a correction gives needs no description.
+    assert descriptions_of(manifest, path, corrected=["acting in play"])["acting in play"] is None
     path.write_text("class\tdescription\nArchery\tshooting.\nacting in play\tacting.\nfencing\tx\nyoga\ty\n")
     unknown = r"descriptions.tsv: classes that .*tiny.yaml does not list: 'fencing', 'yoga'"
     with pytest.raises(ValueError, match=unknown):

@@ -12,13 +12,13 @@ DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "default_result",
 def test_forcerun_one_rule_reruns_it_and_what_depends_on_it_only(tiny_run):
     jobs = planned_jobs(snakemake(tiny_run, "-n", "--forcerun", "compose_prototypes"))
     assert set(jobs) == DOWNSTREAM_OF_COMPOSE
-    assert jobs["compose_prototypes"] == 4  # two runs x two protocols
+    assert jobs["compose_prototypes"] == 6  # three runs x two protocols
 
 
 def test_until_stops_after_the_named_rule(tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config())
     jobs = planned_jobs(snakemake(tmp_path, "-n", "--until", "train_model"))
-    assert jobs["train_model"] == 2 and jobs["decode_clips"] >= 2
+    assert jobs["train_model"] == 3 and jobs["decode_clips"] >= 2
     assert not {"extract_embeddings", "compose_prototypes", "score_splits"} & set(jobs)
 
 
@@ -51,6 +51,25 @@ def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
     assert dry() == {"make_splits": 1}
 
 
+def test_editing_a_class_description_reparses_atomic_actions_and_nothing_that_reads_names_only(tmp_path):
+    workflow = copy_workflow(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    write_config(work / "config.yaml", tiny_config())
+    run = [sys.executable, "-m", "snakemake", "--snakefile", str(workflow)]
+    targets = ["semantic/atomic/synthetic.tsv", "semantic/glove50/synthetic.h5", "splits/synthetic_0_50.json"]
+    snakemake(work, *targets, command=run)
+    manifest = tmp_path / "data_manifest/synthetic.yaml"
+    text = manifest.read_text()
+    old = "spinning a wheel around its centre."
+    assert old in text
+    manifest.write_text(text.replace(old, "turning a wheel round and round its centre."))
+    assert planned_jobs(snakemake(work, "-n", *targets, command=run)) == {"atomic_actions": 1}
+    manifest.write_text(text.replace("{name: spinning wheels,", "{name: spinning wheel,"))  # a class renamed
+    assert set(planned_jobs(snakemake(work, "-n", *targets, command=run))) == {
+        "atomic_actions", "embed_classes", "make_splits"}
+
+
 def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_results(tiny_run_copy):
     """The model depends on the videos and frames it was trained on, not on how the cache is cut."""
     import yaml
@@ -74,9 +93,9 @@ def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_resul
     config["decode"]["min_frames"] = 5
     write_config(run / "config.yaml", config)
     planned = planned_jobs(snakemake(run, "-n"))
-    assert planned["index_videos"] == 3 + 2 and planned["decode_clips"] == 3 + 2 and planned["train_model"] == 2
+    assert planned["index_videos"] == 3 + 2 and planned["decode_clips"] == 3 + 2 and planned["train_model"] == 3
     # So are other source videos: the rendered world drawn again.
     config["decode"]["overrides"]["synthkinetics"]["codec"] = "jpeg"
     config["synthetic"]["seed"] = 1
     write_config(run / "config.yaml", config)
-    assert planned_jobs(snakemake(run, "-n"))["train_model"] == 2
+    assert planned_jobs(snakemake(run, "-n"))["train_model"] == 3

@@ -135,8 +135,8 @@ def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_
     rerun = ("--forcerun", f"index/synthetic/{shard}.parquet")
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
     assert jobs["index_videos"] == 1 and jobs["check_data"] == 2 and jobs["decode_clips"] == 1
-    assert jobs["extract_embeddings"] == 2
-    assert jobs["score_splits"] == 4  # e2e and rest, 0/50 and 0/100
+    assert jobs["extract_embeddings"] == 3
+    assert jobs["score_splits"] == 6  # e2e, rest and jigsaw, 0/50 and 0/100
     assert "train_model" not in jobs and "render_synthetic" not in jobs
     snakemake(tiny_run_copy, *rerun)
     result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
@@ -349,4 +349,4 @@ def test_planning_the_dag_imports_no_torch(tmp_path):
                      "import sys; sys.modules['torch'] = None; from snakemake.cli import main; main(sys.argv[1:])",
                      "--snakefile", str(REPO / "Snakefile")]
     result = snakemake(tmp_path, "-n", "results/summary.csv", command=without_torch)
-    assert planned_jobs(result)["train_model"] == 2
+    assert planned_jobs(result)["train_model"] == 3

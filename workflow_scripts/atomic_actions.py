@@ -9,8 +9,9 @@ dataset = snakemake.wildcards.dataset
 manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir))
 inputs = snakemake.input
 try:
-    descriptions = descriptions_of(manifest, inputs.descriptions if "descriptions" in inputs.keys() else None)
-    corrections = read_corrections(inputs.corrections) if "corrections" in inputs.keys() else None
+    corrections = read_corrections(inputs.corrections) if "corrections" in inputs.keys() else {}
+    descriptions = descriptions_of(manifest, inputs.descriptions if "descriptions" in inputs.keys() else None,
+                                   corrected=corrections)
     table = atomic_actions(descriptions, load_parser(snakemake.params.parser), corrections)
 except ValueError as error:
     sys.exit(f"zsar: {dataset}: {error}\n(config.yaml: descriptions.files.{dataset} names a descriptions file, "

@@ -41,6 +41,9 @@ def alignment_scorer(unseen):
 
 
 per_split, confusions = [], {}
+if [split["unseen"] for split in composed] != splits["splits"]:
+    sys.exit(f"zsar: {snakemake.input.prototypes} was composed for other splits than {snakemake.input.splits}; "
+             "delete it and run snakemake again")
 for k, (unseen, split) in enumerate(zip(splits["splits"], composed)):
     references = split["prototypes"]
     if "word_vectors" in method_spec(method).scores:  # the model embeds videos in the class word-vector space

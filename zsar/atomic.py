@@ -338,6 +338,9 @@ def atomic_actions(descriptions: Mapping[str, str | None], parser: Language,
                 raise ValueError(f"the correction of class '{name}' gives no phrase; give at least one")
         else:
             phrases = parsed[name]
+            if not phrases:
+                raise ValueError(f"the description of class '{name}' gives no atomic action: "
+                                 f"{descriptions[name]!r}; give its phrases as a correction")
         rows += [(name, phrase) for phrase in phrases]
     ids = {phrase: i for i, phrase in enumerate(sorted({phrase for _, phrase in rows}))}
     table = pd.DataFrame(rows, columns=["class", "phrase"])
@@ -436,7 +439,8 @@ def read_corrections(path: str | os.PathLike) -> dict[str, list[str]]:
     return corrections
 
 
-def descriptions_of(manifest: Mapping, descriptions_file: str | os.PathLike | None = None) -> dict[str, str]:
+def descriptions_of(manifest: Mapping, descriptions_file: str | os.PathLike | None = None,
+                    corrected: Iterable[str] = ()) -> dict[str, str | None]:
     """The description of each class of a manifest, in manifest order.
 
     The manifest's `classes` are names or {name, description} mappings. `descriptions_file`, a
@@ -477,8 +481,9 @@ def descriptions_of(manifest: Mapping, descriptions_file: str | os.PathLike | No
         if unknown:
             raise ValueError(f"{descriptions_file}: classes that {where} does not list: "
                              f"{', '.join(repr(n) for n in unknown)}; fix their names or remove them")
+    corrected = set(corrected)  # their atomic actions are given, so they need no description (None)
     for name, text in descriptions.items():
-        if text is None:
+        if text is None and name not in corrected:
             sources = f"{where}" + (f" or {descriptions_file}" if descriptions_file is not None else "")
             raise ValueError(f"class '{name}' has no description: add a `description` to it in {sources}"
                              + ("" if descriptions_file is not None else

@@ -96,6 +96,9 @@ def alignment_scores(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, 
                      alignment: str) -> np.ndarray:
     """(n, n_classes) scores of stored segment embeddings (n, m*d) against projected phrases (P, d)."""
     n, dim = embeddings.shape
+    if dim % phrases.shape[1]:
+        raise ValueError(f"video embeddings of {dim} dimensions are not segments of the phrases' "
+                         f"{phrases.shape[1]}: were the phrases projected by this run's model?")
     segments = np.asarray(embeddings).reshape(n, dim // phrases.shape[1], phrases.shape[1])
     return ALIGNMENTS[alignment](segments, phrases, phrase_class, n_classes)
 
