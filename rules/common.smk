@@ -188,9 +188,10 @@ def run_settings(run):
              f"does not define ({', '.join(config['embeddings'])})")
     if "class_phrases" in method_spec(settings["method"]).needs:
         encoder = settings["model"]["text_encoder"]
-        sentence = [name for name, spec in config["embeddings"].items() if spec["kind"] in SENTENCE_KINDS]
+        sentence = [name for name, spec in config["embeddings"].items()
+                    if spec["kind"] in SENTENCE_KINDS and spec.get("augment", "none") == "none"]
         if encoder not in sentence:
-            stop(f"run '{run}': model.text_encoder '{encoder}' must name a sentence embedding of config.yaml's "
+            stop(f"run '{run}': model.text_encoder '{encoder}' must name a sentence embedding without augment of config.yaml's "
                  f"'embeddings' ({', '.join(sentence) or 'none defined: add one of kind minilm'})")
     return settings
 

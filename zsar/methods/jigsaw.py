@@ -20,6 +20,9 @@ Training loss = CE(scores / temperature) + consistency_weight x the Consistency 
 (Eq. 9-14), a hinge against a vision memory that keeps one visual feature per atomic action; see
 `ConsistencyMemory`.
 
+Under DistributedDataParallel the memory is a buffer, which DDP copies from rank 0 at every
+forward: the memory follows rank 0's segments (a rank's own updates last until the next step).
+
 The paper has a third input, object tags from BiT detections; it is not available offline and is
 left out here (an optional input planned elsewhere).
 
