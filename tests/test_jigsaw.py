@@ -254,3 +254,16 @@ def test_numpy_one_to_one_matches_torch():
     segments, phrases, phrase_class = torch.randn(4, 3, 5), torch.randn(6, 5), torch.tensor([0, 1, 1, 2, 2, 2])
     expected = one_to_one(segments, phrases, phrase_class, 3).numpy()
     assert np.allclose(one_to_one_np(segments.numpy(), phrases.numpy(), phrase_class.numpy(), 3), expected, atol=1e-6)
+
+
+def test_phrases_chosen_counts_the_distinct_own_class_phrases_a_videos_segments_pick():
+    from zsar.scoring import phrases_chosen
+
+    # Class 0 has phrases (1, 0) and (0, 1); class 1 has (-1, 0), which no segment of a class-0 video
+    # may pick even when it is nearer.
+    phrases, phrase_class = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]), [0, 0, 1]
+    both = [1.0, 0.1, 0.1, 1.0]      # segment 1 near (1, 0), segment 2 near (0, 1)
+    same = [1.0, 0.2, 1.0, -0.1]     # both near (1, 0)
+    foreign = [-1.0, 0.2, 0.9, 0.1]  # segment 1 nearest (-1, 0) of class 1, then (0, 1) of its own
+    chosen = phrases_chosen(np.array([both, same, foreign]), phrases, phrase_class, [0, 0, 0])
+    assert chosen.tolist() == [2, 1, 2]

@@ -7,7 +7,8 @@ from zsar.io import read_json, read_parquet, write_json
 from zsar.methods import method as method_spec
 from zsar.prototypes import read_composition, read_seen_prototypes
 from zsar.provenance import code_version
-from zsar.scoring import PATHS, ProtocolError, alignment_scores, check_unseen, score_split, summarise, write_confusions
+from zsar.scoring import (PATHS, ProtocolError, alignment_scores, check_unseen, phrases_chosen, score_split, summarise,
+                          write_confusions)
 from zsar.semantics import ClassEmbedding, read_class_embedding, read_phrase_embeddings
 from zsar.splits import read_splits
 
@@ -31,11 +32,16 @@ composition, composed = read_composition(snakemake.input.prototypes)
 phrases = read_phrase_embeddings(snakemake.input.phrases) if "phrases" in snakemake.input.keys() else None
 
 
-def alignment_scorer(unseen):
-    alignment = model["model_cfg"]["alignment"]
+def alignment_phrases(unseen):
+    """The rows of the unseen classes' phrases, and each one's class index in `unseen`."""
     column = {c: j for j, c in enumerate(unseen)}
     rows = [k for k, c in enumerate(phrases["class"]) if c in column]
-    phrase_class = [column[phrases["class"][k]] for k in rows]
+    return rows, [column[phrases["class"][k]] for k in rows]
+
+
+def alignment_scorer(unseen):
+    alignment = model["model_cfg"]["alignment"]
+    rows, phrase_class = alignment_phrases(unseen)
     path = "alignment" if alignment == "group" else f"alignment_{alignment}"
     return {path: lambda x: alignment_scores(x, phrases["embeddings"][rows], phrase_class, len(unseen), alignment)}
 
@@ -56,6 +62,12 @@ for k, (unseen, split) in enumerate(zip(splits["splits"], composed)):
         if path in result:
             confusions[f"split_{k}/{path}"] = result[path].pop("confusion")
     result["relaxed_prototypes"] = split["relaxed"]
+    if phrases is not None:  # does group alignment use several atomic actions of a class?
+        scored = videos["label"].isin(unseen).to_numpy()
+        rows, phrase_class = alignment_phrases(unseen)
+        chosen = phrases_chosen(embeddings[scored], phrases["embeddings"][rows], phrase_class,
+                                videos.loc[scored, "label"].map({c: j for j, c in enumerate(unseen)}).to_numpy())
+        result["phrases_chosen_per_video"] = float(chosen.mean())
     per_split.append(result)
     print(f"split {k} top-1: " + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result),
           file=sys.stderr)

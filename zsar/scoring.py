@@ -92,6 +92,19 @@ def one_to_one(segments, phrases, phrase_class, n_classes: int) -> np.ndarray:
 ALIGNMENTS = {"group": group_alignment, "one_to_one": one_to_one}
 
 
+def phrases_chosen(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, labels) -> np.ndarray:
+    """Per video, how many distinct phrases of its own class its segments align with best: 1 when
+    every segment picks the same atomic action, up to m when each picks another (group alignment
+    then adds something a single best phrase would not). embeddings (n, m*d); labels (n,) class
+    indices into phrase_class's numbering."""
+    n, dim = embeddings.shape
+    segments = unit(np.asarray(embeddings, dtype=np.float64).reshape(n, dim // phrases.shape[1], phrases.shape[1]))
+    similarity = segments @ unit(np.asarray(phrases, dtype=np.float64)).T         # (n, m, P)
+    own = np.asarray(phrase_class)[None, None, :] == np.asarray(labels)[:, None, None]
+    best = np.where(own, similarity, -np.inf).argmax(axis=2)                       # (n, m)
+    return np.array([len(set(row)) for row in best])
+
+
 def alignment_scores(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, n_classes: int,
                      alignment: str) -> np.ndarray:
     """(n, n_classes) scores of stored segment embeddings (n, m*d) against projected phrases (P, d)."""
