@@ -10,9 +10,7 @@ CORES ?= all
 
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
-	@$(BIN)/python -m zsar.summary results/e2e_synthetic/synthetic_0_50.json \
-		results/e2e_synthetic/synthetic_0_100.json results/rest_synthetic/synthetic_0_50.json \
-		results/rest_synthetic/synthetic_0_100.json
+	@$(BIN)/python -m zsar.summary results/*/synthetic_0_50.json results/*/synthetic_0_100.json
 
 test: $(VENV)/.installed
 	$(BIN)/pytest -ra
