@@ -54,3 +54,15 @@ def test_index_reports_a_truncated_video_and_decoding_goes_on(tmp_path):
         decode_shard(index, tmp_path, shard, tmp_path / f"clips/{shard}.h5", short_side=16)
     cached = cached_videos([tmp_path / "clips/0.h5", tmp_path / "clips/1.h5"])
     assert sorted(cached["video_id"]) == sorted(good.index)
+
+
+def test_a_class_of_two_motions_shows_them_in_turn():
+    from zsar.synthetic import motion_path, trajectory
+
+    path = motion_path(["falling", "spinning"], 24, np.random.default_rng(0))
+    assert all(len(v) == 24 for v in path.values())
+    assert np.all(np.diff(path["y"][:12]) > 0) and np.ptp(path["angle"][:12]) == 0   # falls, does not turn
+    assert np.ptp(path["y"][12:]) == 0 and np.ptp(path["angle"][12:]) > 1           # then turns in place
+    # One motion draws exactly as before sequences existed.
+    single = motion_path("falling", 24, np.random.default_rng(3))
+    assert all(np.array_equal(single[k], trajectory("falling", 24, np.random.default_rng(3))[k]) for k in single)

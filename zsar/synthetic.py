@@ -6,6 +6,11 @@ unseen classes are new combinations of words and visual parts the model has seen
 compositional transfer zero-shot methods rely on. Nuisances (colour, size, position, speed,
 background) are random per video so that no single pixel statistic gives the class away.
 
+A class may instead be a sequence of motions ("ball falling then spinning": `motions: [falling,
+spinning]`): the video is cut into as many equal parts, each showing one motion in turn. Such
+classes give a model that looks at a video in segments (JigsawNet) something different to find in
+each segment.
+
 Everything is a function of the seed: the same seed gives the same videos, byte for byte.
 """
 
@@ -75,6 +80,21 @@ def trajectory(motion: str, n_frames: int, rng: np.random.Generator) -> dict[str
     return {"x": x, "y": y, "scale": scale, "angle": angle, "visible": visible}
 
 
+def motion_path(motions, n_frames: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The trajectory of one motion (a name) or of a sequence of motions (a list), one after the other
+    in equal parts of the video (the first parts one frame longer when n_frames does not divide)."""
+    if isinstance(motions, str):
+        return trajectory(motions, n_frames, rng)
+    lengths = [len(part) for part in np.array_split(np.arange(n_frames), len(motions))]
+    parts = [trajectory(motion, length, rng) for motion, length in zip(motions, lengths)]
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+def class_motions(cls: dict):
+    """A rendered class's motion, or its sequence of motions."""
+    return cls["motions"] if "motions" in cls else cls["motion"]
+
+
 def _polygon(cx, cy, radius, angle, n, inner=None):
     """Vertices of a regular n-gon (or an n-pointed star when `inner` is the inner radius ratio)."""
     points = []
@@ -122,15 +142,15 @@ def _random_colour(rng, value_range):
     return tuple(int(255 * c) for c in rgb)
 
 
-def render_frames(obj: str, motion: str, n_frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_frames, size, size, 3) uint8 frames of one video."""
+def render_frames(obj: str, motion, n_frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_frames, size, size, 3) uint8 frames of one video; `motion` a name or a list of them."""
     background = np.array(_random_colour(rng, (0.1, 0.35)), dtype=np.int16)
     texture = rng.integers(-12, 13, size=(size, size, 1), dtype=np.int16)
     canvas = np.clip(background + texture, 0, 255).astype(np.uint8)
     colour = _random_colour(rng, (0.75, 1.0))
     mark = tuple(255 - c // 2 for c in colour[::-1])
     radius = size * rng.uniform(0.1, 0.15)
-    path = trajectory(motion, n_frames, rng)
+    path = motion_path(motion, n_frames, rng)
     frames = np.empty((n_frames, size, size, 3), dtype=np.uint8)
     for f in range(n_frames):
         image = Image.fromarray(canvas)
@@ -180,7 +200,7 @@ def render_dataset(manifest: dict, out_root: Path, videos_per_class: dict[str, i
                 video_id = f"{slug(cls['name'])}_{split}_{k:03d}"
                 rng = _video_rng(seed, manifest["id"], video_id)
                 path = folder / f"{video_id}.mp4"
-                write_mp4(path, render_frames(cls["object"], cls["motion"], frames, size, rng), fps)
+                write_mp4(path, render_frames(cls["object"], class_motions(cls), frames, size, rng), fps)
                 rows.append((video_id, str(path.relative_to(out_root)), cls["name"], split))
     annotations = out_root / "annotations.csv"
     with open(annotations, "w", newline="") as handle:
