@@ -32,7 +32,11 @@ def provenance(wildcards):
         "decode": {d: {k: v for k, v in decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
                    for d in datasets},
         "seen_prototypes": config["seen_prototypes"],
-        "synthetic": config["synthetic"] if set(datasets) & set(RENDERED) else None,
+        # The rendering of this result's own datasets (not of the other rendered worlds).
+        "synthetic": {**{k: v for k, v in config["synthetic"].items() if k != "videos_per_class"},
+                      "videos_per_class": {d: config["synthetic"]["videos_per_class"][d]
+                                           for d in datasets if d in RENDERED}}
+        if set(datasets) & set(RENDERED) else None,
         "splits": config["splits"],
         "compose": config["compose"],
         # Only for methods that read descriptions: the other results keep their config as it was.
