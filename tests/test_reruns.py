@@ -30,12 +30,18 @@ def copy_workflow(to):
     return to / "Snakefile"
 
 
-def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
+def workflow_copy_with_a_workdir(tmp_path):
+    """A copy of the workflow in tmp_path, a working directory with the tiny config, and the
+    Snakemake command that runs the copy."""
     workflow = copy_workflow(tmp_path)
     work = tmp_path / "work"
     work.mkdir()
     write_config(work / "config.yaml", tiny_config())
-    run = [sys.executable, "-m", "snakemake", "--snakefile", str(workflow)]
+    return work, [sys.executable, "-m", "snakemake", "--snakefile", str(workflow)]
+
+
+def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
+    work, run = workflow_copy_with_a_workdir(tmp_path)
     target = "splits/synthetic_0_50.json"
 
     def dry():
@@ -52,11 +58,7 @@ def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
 
 
 def test_editing_a_class_description_reparses_atomic_actions_and_nothing_that_reads_names_only(tmp_path):
-    workflow = copy_workflow(tmp_path)
-    work = tmp_path / "work"
-    work.mkdir()
-    write_config(work / "config.yaml", tiny_config())
-    run = [sys.executable, "-m", "snakemake", "--snakefile", str(workflow)]
+    work, run = workflow_copy_with_a_workdir(tmp_path)
     targets = ["semantic/atomic/synthetic.tsv", "semantic/glove50/synthetic.h5", "splits/synthetic_0_50.json"]
     snakemake(work, *targets, command=run)
     manifest = tmp_path / "data_manifest/synthetic.yaml"
