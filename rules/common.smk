@@ -206,6 +206,14 @@ def class_side(run, dataset):
     return files
 
 
+def video_objects(run, dataset):
+    """{"objects": the embedded object names of dataset's videos} when the run's model takes objects."""
+    settings = run_settings(run)
+    if not settings["model"].get("objects"):
+        return {}
+    return {"objects": f"semantic/{settings['model']['text_encoder']}/{dataset}_objects.h5"}
+
+
 def overlap_table(run):
     settings = run_settings(run)
     targets = "_".join(settings["targets"])
@@ -249,6 +257,7 @@ def check_config_names():
     known("decode.overrides", config["decode"]["overrides"], DATASETS, "a dataset (data_manifest/)")
     for key in ("files", "corrections"):
         known(f"descriptions.{key}", config["descriptions"][key], DATASETS, "a dataset (data_manifest/)")
+    known("objects.files", config["objects"]["files"], DATASETS, "a dataset (data_manifest/)")
     known("synthetic.videos_per_class", RENDERED, DATASETS, "a dataset (data_manifest/)")
     for name in RENDERED:
         if manifest(name)["kind"] != "rendered":

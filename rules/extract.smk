@@ -14,8 +14,8 @@ rule extract_embeddings:
     """One embedding per video of a target shard: the mean over its test clips. A GPU job when the
     profile gives it one (float16 autocast there); the same code on the CPU."""
     input:
-        model="models/{run}/model.pt",
-        clips="clips/{dataset}/{shard}.h5",
+        unpack(lambda wc: {"model": "models/{run}/model.pt", "clips": "clips/{dataset}/{shard}.h5",
+                           **video_objects(wc.run, wc.dataset)}),
     output:
         "features/{run}/{dataset}/{shard}.h5",
     params:
@@ -44,6 +44,7 @@ def seen_inputs(wildcards):
         "clips": "clips/{source}/{shard}.h5",
         "catalogue": "clips/{source}.parquet",
         "overlap": overlap_table(wildcards.run),
+        **video_objects(wildcards.run, source),
     }
 
 

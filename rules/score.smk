@@ -42,6 +42,7 @@ def provenance(wildcards):
         # Only for methods that read descriptions: the other results keep their config as it was.
         **({"descriptions": config["descriptions"]}
            if "class_phrases" in method_spec(settings["method"]).needs else {}),
+        **({"objects": config["objects"]} if settings["model"].get("objects") else {}),
     }
 
 

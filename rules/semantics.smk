@@ -74,3 +74,55 @@ rule embed_phrases:
         "logs/embed_phrases/{embedding}/{dataset}.benchmark.tsv"
     script:
         "../workflow_scripts/embed_phrases.py"
+
+
+def objects_file(wildcards):
+    """A dataset's object names per video: the user's file (objects.files), or the simulated
+    detections of a rendered dataset."""
+    files = config["objects"]["files"]
+    if wildcards.dataset in files:
+        return os.path.expanduser(files[wildcards.dataset])
+    if wildcards.dataset in RENDERED:
+        return f"{DATA}/{wildcards.dataset}/objects.tsv"
+    stop(f"dataset '{wildcards.dataset}' has no object names per video: set objects.files.{wildcards.dataset} in "
+         "config.yaml to a TSV (video_id, object names separated by ';') from your detector (README, "
+         "\"JigsawNet's object branch\"), or set the run's model.objects to false")
+
+
+rule simulate_objects:
+    """A rendered dataset's object names per video as a detector would give them: the drawn object,
+    a wrong one in objects.synthetic_error_rate of the videos."""
+    input:
+        f"{DATA}/{{dataset}}/annotations.csv",
+    output:
+        f"{DATA}/{{dataset}}/objects.tsv",
+    wildcard_constraints:
+        dataset="|".join(RENDERED),
+    params:
+        manifest=manifest_digest,
+        error_rate=config["objects"]["synthetic_error_rate"],
+        seed=config["synthetic"]["seed"],
+    log:
+        "logs/simulate_objects/{dataset}.log",
+    benchmark:
+        "logs/simulate_objects/{dataset}.benchmark.tsv"
+    script:
+        "../workflow_scripts/simulate_objects.py"
+
+
+rule embed_objects:
+    """The object names of a dataset's videos embedded by a sentence encoder: each name once, and per
+    video the ids of its names (JigsawNet's object branch)."""
+    input:
+        objects=objects_file,
+        index="index/{dataset}.parquet",
+    output:
+        "semantic/{embedding}/{dataset}_objects.h5",
+    params:
+        embedding=lambda wc: embedding_spec(wc.embedding),
+    log:
+        "logs/embed_objects/{embedding}/{dataset}.log",
+    benchmark:
+        "logs/embed_objects/{embedding}/{dataset}.benchmark.tsv"
+    script:
+        "../workflow_scripts/embed_objects.py"

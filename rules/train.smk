@@ -32,6 +32,7 @@ def train_inputs(wildcards):
         # changes when a video or the frames do.
         "clips": ancient(f"clips/{source}.parquet"),
         **class_side(wildcards.run, source),
+        **video_objects(wildcards.run, source),
         "overlap": overlap_table(wildcards.run),
     }
 

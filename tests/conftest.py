@@ -27,7 +27,8 @@ TINY = {
              "rest_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
                                 "train": {"warmup_epochs": 1, "epochs": 1, "batch_size": 8}},
              "jigsaw_synthetic": {"sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
-                                  "model": {"widths": [4, 8], "layers": [1, 1], "d": 8},
+                                  # with the object branch, from the world's simulated detections
+                                  "model": {"widths": [4, 8], "layers": [1, 1], "d": 8, "objects": True},
                                   "train": {"epochs": 2, "batch_size": 8, "lr_milestones": []}}},
     # The ablations of jigsaw_synthetic train as it does; the whole-DAG tests build the three methods.
     "summary_runs": ["e2e_synthetic", "rest_synthetic", "jigsaw_synthetic"],

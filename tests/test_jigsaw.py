@@ -267,3 +267,53 @@ def test_phrases_chosen_counts_the_distinct_own_class_phrases_a_videos_segments_
     foreign = [-1.0, 0.2, 0.9, 0.1]  # segment 1 nearest (-1, 0) of class 1, then (0, 1) of its own
     chosen = phrases_chosen(np.array([both, same, foreign]), phrases, phrase_class, [0, 0, 0])
     assert chosen.tolist() == [2, 1, 2]
+
+
+# The object branch (model.objects): a video's object vector is one more token of GE, scored like a
+# segment of its own and added as max(score, 0).
+
+def with_objects(ge=True):
+    torch.manual_seed(0)
+    return create_jigsaw("tiny", n_atomic=3, text_dim=6, widths=[4, 8], layers=[1, 1], d=8, dropout=0.0,
+                         ge=ge, objects=True).eval()
+
+
+def test_a_video_without_objects_is_scored_by_its_segments_alone():
+    model = with_objects()
+    clips = torch.randn(2, 3, 4, 16, 16)
+    objects, present = torch.randn(2, 6), torch.tensor([True, False])
+    with torch.no_grad():
+        segments, obj = model.features(clips, objects, present)
+        # An absent object is masked out of GE: another vector changes nothing of that video.
+        again, obj_again = model.features(clips, objects * 3 + 1, present)
+        assert torch.allclose(segments[1], again[1], atol=1e-6) and not torch.allclose(segments[0], again[0])
+        assert torch.equal(obj[1], torch.zeros(8)) and torch.allclose(obj[0].norm(), torch.tensor(1.0))
+        assert model.embed(clips, objects, present).shape == (2, 3 * 8) and model.embed_dim == 24
+    with pytest.raises(ValueError, match="trained with objects"):
+        model.embed(clips)
+
+
+@pytest.mark.parametrize("ge", [True, False])
+def test_the_object_score_adds_its_positive_part_and_trains_with_three_cross_entropies(ge):
+    model = with_objects(ge)
+    clips, labels = torch.randn(3, 3, 4, 16, 16), torch.tensor([0, 1, 1])
+    objects, present = torch.randn(3, 6), torch.tensor([True, True, False])
+    phrase_embeddings, phrase_class, phrase_atomic = torch.randn(3, 6), torch.tensor([0, 0, 1]), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        segments, obj = model.features(clips, objects, present)
+        phrases = model.project_phrases(phrase_embeddings)
+        seg = group_alignment(segments, phrases, phrase_class, 2)
+        # the object feature's best cosine with each class's phrases, written out
+        cos = obj @ phrases.T
+        own = torch.stack([cos[:, :2].max(dim=1).values, cos[:, 2]], dim=1) * present[:, None]
+        full = seg + own.clamp(min=0)
+        expected = (F.cross_entropy(seg / 0.05, labels) + F.cross_entropy(full / 0.05, labels)
+                    + F.cross_entropy(own[:2] / 0.05, labels[:2]))
+        loss = model.loss(clips, labels, phrase_embeddings, phrase_class, phrase_atomic, objects, present,
+                          consistency_weight=0, n_classes=2)
+        assert torch.isclose(loss, expected)
+        from zsar.scoring import alignment_scores
+
+        stored = model.embed(clips, objects, present).numpy()
+        assert np.allclose(alignment_scores(stored, phrases.numpy(), phrase_class.numpy(), 2, "group", objects=True),
+                           full.numpy(), atol=1e-5)

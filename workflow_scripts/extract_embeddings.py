@@ -5,11 +5,13 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from zsar.cache import cached_videos
 from zsar.extract import embed_with
 from zsar.features import file_sha256, write_features
+from zsar.objects import read_video_objects
 
 p = snakemake.params
 videos = cached_videos([snakemake.input.clips])
 embeddings, clips = embed_with(snakemake.input.model, videos, p.sampling, n_clips=p.sampling["test_clips"],
                                batch_size=p.batch_size, workers=p.workers, threads=snakemake.threads,
-                               per_clip=p.per_clip)
+                               per_clip=p.per_clip,
+                               objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model),
                clips)

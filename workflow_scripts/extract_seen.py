@@ -5,6 +5,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from zsar.extract import embed_with
 from zsar.features import file_sha256, write_features
 from zsar.io import read_parquet
+from zsar.objects import read_video_objects
 from zsar.prototypes import select_seen_videos
 from zsar.semantics import kept_classes
 
@@ -16,5 +17,6 @@ n_clips = p.select["clips_per_video"] or p.sampling["test_clips"]
 print(f"{len(videos)} of the {len(selected)} selected source videos are in this shard; {n_clips} clips each",
       file=sys.stderr)
 embeddings, _ = embed_with(snakemake.input.model, videos, p.sampling, n_clips=n_clips, batch_size=p.batch_size,
-                           workers=p.workers, threads=snakemake.threads)
+                           workers=p.workers, threads=snakemake.threads,
+                           objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model))

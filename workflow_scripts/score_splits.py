@@ -43,7 +43,8 @@ def alignment_scorer(unseen):
     alignment = model["model_cfg"]["alignment"]
     rows, phrase_class = alignment_phrases(unseen)
     path = "alignment" if alignment == "group" else f"alignment_{alignment}"
-    return {path: lambda x: alignment_scores(x, phrases["embeddings"][rows], phrase_class, len(unseen), alignment)}
+    return {path: lambda x: alignment_scores(x, phrases["embeddings"][rows], phrase_class, len(unseen), alignment,
+                                             objects=model["model_cfg"].get("objects", False))}
 
 
 per_split, confusions = [], {}
@@ -66,7 +67,8 @@ for k, (unseen, split) in enumerate(zip(splits["splits"], composed)):
         scored = videos["label"].isin(unseen).to_numpy()
         rows, phrase_class = alignment_phrases(unseen)
         chosen = phrases_chosen(embeddings[scored], phrases["embeddings"][rows], phrase_class,
-                                videos.loc[scored, "label"].map({c: j for j, c in enumerate(unseen)}).to_numpy())
+                                videos.loc[scored, "label"].map({c: j for j, c in enumerate(unseen)}).to_numpy(),
+                                objects=model["model_cfg"].get("objects", False))
         result["phrases_chosen_per_video"] = float(chosen.mean())
     per_split.append(result)
     print(f"split {k} top-1: " + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result),

@@ -3,6 +3,7 @@ import sys
 
 
 from zsar.io import read_parquet
+from zsar.objects import read_video_objects
 from zsar.semantics import kept_classes, read_class_embedding, read_phrase_embeddings
 from zsar.training import train
 
@@ -22,7 +23,8 @@ def main():
           semantics=semantics,
           model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, clip_cfg=snakemake.params.sampling,
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
-          history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint)
+          history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint,
+          objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
 
 
 # Guarded: the processes DistributedDataParallel spawns import this file again.

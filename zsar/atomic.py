@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from zsar.io import read_user_tsv
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
     from spacy.language import Language
@@ -384,36 +386,6 @@ def read_atomic_actions(path: str | os.PathLike) -> pandas.DataFrame:
 # Files users write: corrections and descriptions
 
 
-def _read_user_tsv(path: str | os.PathLike, columns: list[str]) -> Iterable[tuple[int, list[str]]]:
-    """The (line number, fields) of a hand-written TSV with header `columns`; `#` lines and blank lines skipped."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read it ({error})") from None
-    header_seen = False
-    for number, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = [field.strip() for field in line.split("\t")]
-        if not header_seen:
-            if fields != columns:
-                raise ValueError(f"{path}: line {number}: expected the header "
-                                 f"{'<tab>'.join(columns)} (tab-separated), found {line.strip()!r}")
-            header_seen = True
-            continue
-        if len(fields) != len(columns):
-            missing = f"missing the column {columns[len(fields)]}" if len(fields) < len(columns) else \
-                f"{len(fields)} tab-separated columns instead of {len(columns)}"
-            raise ValueError(f"{path}: line {number}: {missing} (expected {'<tab>'.join(columns)})")
-        if not fields[0]:
-            raise ValueError(f"{path}: line {number}: the class is empty")
-        yield number, fields
-    if not header_seen:
-        raise ValueError(f"{path}: no header; the first line that is not a comment must be "
-                         f"{'<tab>'.join(columns)} (tab-separated)")
-
-
 def read_corrections(path: str | os.PathLike) -> dict[str, list[str]]:
     """Read a corrections file: TSV with header `class<tab>phrases`, phrases separated by " | ".
 
@@ -423,7 +395,7 @@ def read_corrections(path: str | os.PathLike) -> dict[str, list[str]]:
     """
     corrections: dict[str, list[str]] = {}
     lines: dict[str, int] = {}
-    for number, (name, text) in _read_user_tsv(path, CORRECTION_COLUMNS):
+    for number, (name, text) in read_user_tsv(path, CORRECTION_COLUMNS):
         if name in lines:
             raise ValueError(f"{path}: line {number}: class '{name}' is given twice (first on line "
                              f"{lines[name]}); give all its phrases on one line")
@@ -466,7 +438,7 @@ def descriptions_of(manifest: Mapping, descriptions_file: str | os.PathLike | No
     if descriptions_file is not None:
         lines: dict[str, int] = {}
         unknown = []
-        for number, (name, text) in _read_user_tsv(descriptions_file, DESCRIPTION_COLUMNS):
+        for number, (name, text) in read_user_tsv(descriptions_file, DESCRIPTION_COLUMNS):
             if name in lines:
                 raise ValueError(f"{descriptions_file}: line {number}: class '{name}' is given twice "
                                  f"(first on line {lines[name]})")

@@ -16,8 +16,11 @@ from zsar.sampling import to_model_input
 
 @torch.no_grad()
 def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int,
-                 batch_size: int = 8, workers: int = 0, per_clip: bool = False, log=None):
+                 batch_size: int = 8, workers: int = 0, per_clip: bool = False, objects=None, log=None):
     """(n_videos, embed_dim) float32: the mean of each video's clip embeddings.
+
+    `objects` (zsar.objects.VideoObjects) gives each video's object vector to a model that takes
+    them (JigsawNet with objects), the same for all its clips.
 
     Runs where the model is; on a GPU in float16 autocast, with `workers` loader processes
     decoding clips ahead of it. `batch_size` counts videos (each of `n_clips` clips). With
@@ -27,16 +30,18 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
     model.eval()
     device = next(model.parameters()).device
     cuda = device.type == "cuda"
-    loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips),
+    loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips, objects=objects),
                         batch_size=batch_size, num_workers=workers, pin_memory=cuda,
                         prefetch_factor=4 if workers else None)
     progress = Progress(len(videos), "videos", log) if log is not None else None
     means, clips = [], []
     for batch in loader:
+        batch, *inputs = batch if isinstance(batch, (list, tuple)) else (batch,)
         b, n = batch.shape[:2]
         x = to_model_input(batch.to(device, non_blocking=True).flatten(0, 1))
+        inputs = [v.to(device).repeat_interleave(n, dim=0) for v in inputs]  # each clip of a video gets its inputs
         with torch.autocast(device.type, dtype=torch.float16, enabled=cuda):
-            embedded = model.embed(x).float().view(b, n, -1)
+            embedded = model.embed(x, *inputs).float().view(b, n, -1)
         means.append(embedded.mean(dim=1).cpu())
         if per_clip:
             clips.append(embedded.cpu())
@@ -50,9 +55,10 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
 
 
 def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int, batch_size: int = 16,
-               workers: int = 0, threads: int = 1, per_clip: bool = False, log=None):
+               workers: int = 0, threads: int = 1, per_clip: bool = False, objects=None, log=None):
     """The extraction stages: load a trained model onto the GPU when there is one (else the CPU, with
-    `threads` threads), embed `videos`' clips, and return (embeddings, clip embeddings or None)."""
+    `threads` threads), embed `videos`' clips (with their `objects`, for a model that takes them),
+    and return (embeddings, clip embeddings or None)."""
     import sys
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -63,7 +69,8 @@ def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int
         f"{' (float16 autocast)' if device.type == 'cuda' else f' ({threads} threads)'}, batch {batch_size}, "
         f"{workers} loader workers")
     out = embed_videos(model, videos, length=sampling["frames"], stride=sampling["stride"], crop=sampling["crop"],
-                       n_clips=n_clips, batch_size=batch_size, workers=workers, per_clip=per_clip, log=log)
+                       n_clips=n_clips, batch_size=batch_size, workers=workers, per_clip=per_clip, objects=objects,
+                       log=log)
     return out if per_clip else (out, None)
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 TMP_MARK = ".tmp-"
@@ -163,3 +164,33 @@ def load_weights(path, map_location="cpu", **kwargs):
         if not Path(path).exists():
             raise
         raise ArtefactError(_unreadable(path, f"cannot be read by torch.load ({str(error)[:200]})")) from None
+
+
+def read_user_tsv(path: str | os.PathLike, columns: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """The (line number, fields) of a hand-written TSV with header `columns`; `#` lines and blank lines skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read it ({error})") from None
+    header_seen = False
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [field.strip() for field in line.split("\t")]
+        if not header_seen:
+            if fields != columns:
+                raise ValueError(f"{path}: line {number}: expected the header "
+                                 f"{'<tab>'.join(columns)} (tab-separated), found {line.strip()!r}")
+            header_seen = True
+            continue
+        if len(fields) != len(columns):
+            missing = f"missing the column {columns[len(fields)]}" if len(fields) < len(columns) else \
+                f"{len(fields)} tab-separated columns instead of {len(columns)}"
+            raise ValueError(f"{path}: line {number}: {missing} (expected {'<tab>'.join(columns)})")
+        if not fields[0]:
+            raise ValueError(f"{path}: line {number}: the {columns[0]} is empty")
+        yield number, fields
+    if not header_seen:
+        raise ValueError(f"{path}: no header; the first line that is not a comment must be "
+                         f"{'<tab>'.join(columns)} (tab-separated)")

@@ -92,28 +92,39 @@ def one_to_one(segments, phrases, phrase_class, n_classes: int) -> np.ndarray:
 ALIGNMENTS = {"group": group_alignment, "one_to_one": one_to_one}
 
 
-def phrases_chosen(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, labels) -> np.ndarray:
+def phrases_chosen(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, labels, objects: bool = False) -> np.ndarray:
     """Per video, how many distinct phrases of its own class its segments align with best: 1 when
     every segment picks the same atomic action, up to m when each picks another (group alignment
-    then adds something a single best phrase would not). embeddings (n, m*d); labels (n,) class
-    indices into phrase_class's numbering."""
-    n, dim = embeddings.shape
-    segments = unit(np.asarray(embeddings, dtype=np.float64).reshape(n, dim // phrases.shape[1], phrases.shape[1]))
+    then adds something a single best phrase would not). embeddings (n, m*d), or (n, (m+1)*d) with
+    `objects` (the object feature is left out); labels (n,) class indices into phrase_class's numbering."""
+    segments = unit(np.asarray(split_objects(embeddings, phrases.shape[1], objects)[0], dtype=np.float64))
     similarity = segments @ unit(np.asarray(phrases, dtype=np.float64)).T         # (n, m, P)
     own = np.asarray(phrase_class)[None, None, :] == np.asarray(labels)[:, None, None]
     best = np.where(own, similarity, -np.inf).argmax(axis=2)                       # (n, m)
     return np.array([len(set(row)) for row in best])
 
 
-def alignment_scores(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, n_classes: int,
-                     alignment: str) -> np.ndarray:
-    """(n, n_classes) scores of stored segment embeddings (n, m*d) against projected phrases (P, d)."""
+def split_objects(embeddings: np.ndarray, d: int, objects: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Stored video embeddings (n, m*d), or (n, (m+1)*d) from a model with objects, as segments
+    (n, m, d) and object features (n, 1, d) or None."""
     n, dim = embeddings.shape
-    if dim % phrases.shape[1]:
+    if dim % d:
         raise ValueError(f"video embeddings of {dim} dimensions are not segments of the phrases' "
-                         f"{phrases.shape[1]}: were the phrases projected by this run's model?")
-    segments = np.asarray(embeddings).reshape(n, dim // phrases.shape[1], phrases.shape[1])
-    return ALIGNMENTS[alignment](segments, phrases, phrase_class, n_classes)
+                         f"{d}: were the phrases projected by this run's model?")
+    parts = np.asarray(embeddings).reshape(n, dim // d, d)
+    return (parts[:, :-1], parts[:, -1:]) if objects else (parts, None)
+
+
+def alignment_scores(embeddings: np.ndarray, phrases: np.ndarray, phrase_class, n_classes: int,
+                     alignment: str, objects: bool = False) -> np.ndarray:
+    """(n, n_classes) scores of stored segment embeddings (n, m*d) against projected phrases (P, d);
+    with `objects`, embeddings (n, (m+1)*d) end with the object feature, and the score adds
+    max(the object feature's alignment, 0) (zero object features, videos without objects, add 0)."""
+    segments, obj = split_objects(embeddings, phrases.shape[1], objects)
+    out = ALIGNMENTS[alignment](segments, phrases, phrase_class, n_classes)
+    if obj is not None:
+        out = out + np.maximum(ALIGNMENTS[alignment](obj, phrases, phrase_class, n_classes), 0.0)
+    return out
 
 
 def score_split(videos: pd.DataFrame, embeddings: np.ndarray, unseen: list[str],

@@ -52,7 +52,8 @@ class Phase:
 def validation_embeddings(model, videos, clip_cfg) -> np.ndarray:
     """What `model.embed` gives for `videos`' test clips (averaged), as validation reads them."""
     return embed_videos(model, videos, length=clip_cfg["frames"], stride=clip_cfg["stride"],
-                        crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"], workers=clip_cfg.get("workers", 0))
+                        crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"], workers=clip_cfg.get("workers", 0),
+                        objects=clip_cfg.get("objects"))
 
 
 def count_correct(videos: pd.DataFrame, classes: list[str], scores: np.ndarray) -> int:
@@ -77,13 +78,13 @@ def _fingerprint(**parts) -> str:
 
 
 def train_step(step, optimizer, scaler, batch, device, amp: bool) -> torch.Tensor:
-    """One optimizer step on a batch (uint8 clips, flips, labels): move it to the device, flip and
-    normalise it there, forward the loss module (float16 autocast when amp), backward through the
-    gradient scaler, step. Returns the loss."""
-    clips, flips, labels = (x.to(device, non_blocking=True) for x in batch)
+    """One optimizer step on a batch (uint8 clips, flips, labels, then any per-video inputs such as
+    object vectors): move it to the device, flip and normalise the clips there, forward the loss
+    module (float16 autocast when amp), backward through the gradient scaler, step. Returns the loss."""
+    clips, flips, labels, *inputs = (x.to(device, non_blocking=True) for x in batch)
     clips = to_model_input(clips, flips)
     with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-        loss = step(clips, labels)
+        loss = step(clips, labels, *inputs)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
@@ -111,22 +112,27 @@ class Job:
     model_path: object
     history_path: object
     checkpoint_path: object
+    objects: object = None  # zsar.objects.VideoObjects of the source videos, for a model that takes them
 
     @cached_property
     def fingerprint(self) -> str:
+        objects = {} if self.objects is None else {"objects": self.objects.digest}
         return _fingerprint(method=self.method, model_cfg=self.model_cfg, train_cfg=self.train_cfg,
                             clip_cfg=self.clip_cfg, seed=self.seed, classes=self.classes, **self.semantics,
-                            train=sorted(self.train_videos["video_id"]), val=sorted(self.val_videos["video_id"]))
+                            train=sorted(self.train_videos["video_id"]), val=sorted(self.val_videos["video_id"]),
+                            **objects)
 
 
 def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names: list[str], *,
           semantics: dict, model_cfg: dict, train_cfg: dict, clip_cfg: dict, seed: int, threads: int,
-          model_path, history_path, checkpoint_path=None, log=_stderr) -> None:
+          model_path, history_path, checkpoint_path=None, objects=None, log=_stderr) -> None:
     """Train `method` on the kept source classes and write model_path and history_path.
 
     `semantics` holds what the method needs of the class side (zsar.methods NEEDS: class_vectors,
     one row per class; class_tokens, the semantic stage's tokens per class), in `class_names`
-    order. `model_cfg` and `train_cfg` are completed with the method's defaults (`resolve`). With
+    order. `model_cfg` and `train_cfg` are completed with the method's defaults (`resolve`).
+    `objects` (zsar.objects.VideoObjects) gives the source videos' object vectors to a model that
+    takes them (JigsawNet with model.objects); such a model needs them. With
     `checkpoint_path`, a job killed at any point resumes from there; the checkpoint is deleted at
     the end.
     """
@@ -139,10 +145,14 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
     val_videos = val_videos[val_videos["label"].isin(label_index)]
     if train_videos.empty:
         raise ValueError("no training videos belong to the kept source classes")
+    if model_cfg.get("objects") and objects is None:
+        raise ValueError(f"method '{method}' with model.objects needs the source videos' objects to train")
+    if not model_cfg.get("objects"):
+        objects = None
     job = Job(method, train_videos, val_videos, class_names,
               {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, clip_cfg,
               seed, threads, model_path, history_path,
-              None if checkpoint_path is None else Path(checkpoint_path))
+              None if checkpoint_path is None else Path(checkpoint_path), objects)
     processes = train_cfg["processes"]
     if processes == 1:
         _train_process(0, 1, job, log)
@@ -176,7 +186,7 @@ def _loader(job: Job, rank: int, world: int, cuda: bool):
     label_index = {name: i for i, name in enumerate(job.classes)}
     clip = job.clip_cfg
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
-                         crop=clip["crop"], seed=job.seed)
+                         crop=clip["crop"], seed=job.seed, objects=job.objects)
     sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed) if world > 1 else None
     workers = job.train_cfg["workers"]
     loader = DataLoader(dataset, batch_size=job.train_cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
@@ -269,7 +279,7 @@ def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
         torch.manual_seed(job.seed + rank)  # dropout and word masking differ across ranks; weights start equal
     # Each rank validates its share of the held-out videos; the counts are summed.
     my_val = job.val_videos.iloc[rank::world]
-    val_cfg = {**job.clip_cfg, "workers": job.train_cfg["workers"]}
+    val_cfg = {**job.clip_cfg, "workers": job.train_cfg["workers"], "objects": job.objects}
     log(f"{job.method}: training on {len(job.train_videos)} videos of {len(job.classes)} classes, "
         f"selecting on {len(job.val_videos)} held-out source videos")
 

@@ -97,9 +97,10 @@ REGISTRY = {m.name: m for m in (
         scores=("alignment",),
         # preset: zsar/methods/jigsaw.py PRESETS (r2plus1d18/tiny); widths, layers, d, heads and segments
         # override it. ge: Group Excitation (off: Table 6's ablation); alignment: group (Eq. 3-4) or
-        # one_to_one (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases.
+        # one_to_one (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases;
+        # objects: the object branch, from the object names per video of objects.files (zsar/objects.py).
         model_defaults={"preset": "r2plus1d18", "dropout": 0.1, "ge": True, "alignment": "group",
-                        "text_encoder": "minilm"},
+                        "text_encoder": "minilm", "objects": False},
         # The paper: SGD, lr 1e-4 (UCF/HMDB) or 1e-5 (Kinetics-ZSAR), 15/20 epochs, eps 0.3; the
         # consistency loss's weight is not given there (consistency_weight 0: Table 4's ablation).
         train_defaults={"epochs": 15, "batch_size": 16, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.9,

@@ -23,12 +23,19 @@ Training loss = CE(scores / temperature) + consistency_weight x the Consistency 
 Under DistributedDataParallel the memory is a buffer, which DDP copies from rank 0 at every
 forward: the memory follows rank 0's segments (a rank's own updates last until the next step).
 
-The paper has a third input, object tags from BiT detections; it is not available offline and is
-left out here (an optional input planned elsewhere).
+Objects (`objects=True`, off by default): the paper's third input, the objects a detector (BiT)
+tags in the video. Here each video comes with an object vector (the unit mean of the sentence
+embeddings of its object names, zsar.objects) and whether it has any. A Linear maps it to d, and
+it joins the segments as one more token of Group Excitation (a video without objects masks it out
+of the attention). The object feature o is scored like a segment of its own, object(c) = the
+alignment of [o] with the class's phrases (0 without objects), and
+score(video, c) = segments(c) + max(object(c), 0); the loss adds cross-entropies on the full and
+object scores (the latter over videos with objects) to the one on the segment scores.
 
-`embed(clips)` returns the concatenated unit segment features (B, m*d), which a generic extraction
-stage averages over test clips; scoring reshapes them to (n, m, d) (zsar.scoring.alignment_scores
-scores them without torch).
+`embed(clips)` returns the concatenated unit segment features (B, m*d), and the object feature
+after them with objects ((B, (m+1)*d), zero without objects), which a generic extraction stage
+averages over test clips; scoring reshapes them (zsar.scoring.alignment_scores scores them
+without torch).
 """
 
 from __future__ import annotations
@@ -209,54 +216,86 @@ class GroupExcitation(nn.Module):
         self.norm2 = nn.LayerNorm(d)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm1(x + self.dropout(self.attention(x, x, x, need_weights=False)[0]))
+    def forward(self, x: torch.Tensor, ignore: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, n, d); ignore (B, n) bool marks tokens no other token attends to (absent objects)."""
+        attended = self.attention(x, x, x, key_padding_mask=ignore, need_weights=False)[0]
+        x = self.norm1(x + self.dropout(attended))
         return self.norm2(x + self.dropout(self.feed_forward(x)))
 
 
 class JigsawNet(nn.Module):
     def __init__(self, text_dim: int, d: int, heads: int, segments: int, ge: bool = True,
-                 widths=(64, 128, 256, 512), layers=(2, 2, 2, 2), dropout: float = 0.1, *, n_atomic: int):
+                 widths=(64, 128, 256, 512), layers=(2, 2, 2, 2), dropout: float = 0.1, objects: bool = False, *,
+                 n_atomic: int):
         super().__init__()
         if d % heads:
             raise ValueError(f"d={d} must be divisible by heads={heads}")
         self.segments = segments
         self.d = d
+        self.objects = objects
         self.backbone = create_r2plus1d(widths, layers)
         self.dropout = nn.Dropout(dropout)
         self.project = nn.Linear(self.backbone.out_dim, d)
-        self.ge = GroupExcitation(d, heads, dropout) if ge else nn.Identity()
+        self.ge = GroupExcitation(d, heads, dropout) if ge else None
         self.text_projection = nn.Linear(text_dim, d)
+        if objects:
+            self.object_projection = nn.Linear(text_dim, d)
         self.memory = ConsistencyMemory(n_atomic, d)
-        self.embed_dim = segments * d
+        self.embed_dim = (segments + objects) * d
 
     def projected_segments(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, 3, T, H, W) -> (B, m, d): backbone, dropout and Linear per segment, before GE."""
         b = clips.shape[0]
         return self.project(self.dropout(self.backbone(split_segments(clips, self.segments)))).view(b, self.segments, -1)
 
-    def segment_features(self, clips: torch.Tensor) -> torch.Tensor:
+    def features(self, clips: torch.Tensor, objects: torch.Tensor | None = None,
+                 present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, m, d) unit segment features after GE, and with objects the (B, d) unit object feature
+        (zero for a video without objects; None for a model without objects).
+
+        objects (B, text_dim) and present (B,) bool: each video's object vector and whether it has one.
+        """
+        segments = self.projected_segments(clips)
+        if not self.objects:
+            return F.normalize(segments if self.ge is None else self.ge(segments), dim=-1), None
+        if objects is None or present is None:
+            raise ValueError("this JigsawNet was trained with objects: give each video's object vector and presence")
+        present = present.to(torch.bool)
+        tokens = torch.cat([segments, self.object_projection(objects.to(segments.dtype)).unsqueeze(1)], dim=1)
+        if self.ge is not None:
+            ignore = torch.cat([present.new_zeros(segments.shape[:2]), ~present.unsqueeze(1)], dim=1)
+            tokens = self.ge(tokens, ignore)
+        tokens = F.normalize(tokens, dim=-1)
+        return tokens[:, :-1], tokens[:, -1] * present.unsqueeze(1).to(tokens.dtype)
+
+    def segment_features(self, clips: torch.Tensor, objects=None, present=None) -> torch.Tensor:
         """(B, 3, T, H, W) -> (B, m, d) unit segment features, after GE."""
-        return F.normalize(self.ge(self.projected_segments(clips)), dim=-1)
+        return self.features(clips, objects, present)[0]
 
     def project_phrases(self, phrase_embeddings: torch.Tensor) -> torch.Tensor:
         """(P, text_dim) sentence-encoder embeddings -> (P, d) unit."""
         return F.normalize(self.text_projection(phrase_embeddings), dim=-1)
 
-    def embed(self, clips: torch.Tensor) -> torch.Tensor:
-        """(B, 3, T, H, W) -> (B, m*d) the concatenated unit segment features; (B, N, 3, T, H, W) -> their
-        mean over the N clips (segments then no longer unit; the scoring functions renormalise)."""
+    def embed(self, clips: torch.Tensor, objects=None, present=None) -> torch.Tensor:
+        """(B, 3, T, H, W) -> (B, m*d) the concatenated unit segment features, then the object feature
+        with objects ((B, (m+1)*d)); (B, N, 3, T, H, W) -> their mean over the N clips (segments then
+        no longer unit; the scoring functions renormalise)."""
         if clips.dim() == 6:
             b, n = clips.shape[:2]
-            return self.embed(clips.flatten(0, 1)).view(b, n, -1).mean(dim=1)
-        return self.segment_features(clips).flatten(1)
+            if objects is not None:
+                objects, present = objects.repeat_interleave(n, dim=0), present.repeat_interleave(n, dim=0)
+            return self.embed(clips.flatten(0, 1), objects, present).view(b, n, -1).mean(dim=1)
+        segments, obj = self.features(clips, objects, present)
+        return segments.flatten(1) if obj is None else torch.cat([segments.flatten(1), obj], dim=1)
 
     forward = embed
 
-    def loss(self, clips, labels, phrase_embeddings, phrase_class, phrase_atomic, *, temperature: float = 0.05,
-             alignment: str = "group", consistency_weight: float = 1.0, eps: float = 0.3,
+    def loss(self, clips, labels, phrase_embeddings, phrase_class, phrase_atomic, objects=None, present=None, *,
+             temperature: float = 0.05, alignment: str = "group", consistency_weight: float = 1.0, eps: float = 0.3,
              n_classes: int | None = None) -> torch.Tensor:
-        """CE(scores / temperature) + consistency_weight x the Consistency Loss (skipped at weight 0).
+        """CE(segment scores / temperature) + consistency_weight x the Consistency Loss (skipped at
+        weight 0); with objects, plus CE on the full scores and CE on the object scores alone (over
+        the videos with objects). objects (B, text_dim) and present (B,) as `features` takes them.
 
         phrase_embeddings (P, text_dim), phrase_class and phrase_atomic (P,) long, expanded per class;
         n_classes defaults to phrase_class.max() + 1. In training mode the memory is updated after the
@@ -264,10 +303,18 @@ class JigsawNet(nn.Module):
         """
         if n_classes is None:
             n_classes = int(phrase_class.max()) + 1
-        segments = self.segment_features(clips)
+        segments, obj = self.features(clips, objects, present)
         phrases = self.project_phrases(phrase_embeddings)
         logits = scores(segments, phrases, phrase_class, n_classes, alignment)
         total = F.cross_entropy(logits / temperature, labels)
+        if obj is not None:
+            object_logits = scores(obj.unsqueeze(1), phrases, phrase_class, n_classes, alignment)
+            present = present.to(torch.bool)
+            full = logits + F.relu(object_logits) * present.unsqueeze(1).to(logits.dtype)
+            total = total + F.cross_entropy(full / temperature, labels)
+            if present.any():
+                total = total + F.cross_entropy(object_logits[present] / temperature, labels[present])
+            logits = full
         if consistency_weight:
             predicted = logits.detach().argmax(dim=1)
             total = total + consistency_weight * self.memory.loss(
@@ -291,8 +338,8 @@ class _Loss(nn.Module):
         self.net, self.n_classes, self.alignment, self.cfg = net, n_classes, alignment, cfg
         self.phrases, self.phrase_class, self.phrase_atomic = phrases, phrase_class, phrase_atomic
 
-    def forward(self, clips, labels):
-        return self.net.loss(clips, labels, self.phrases, self.phrase_class, self.phrase_atomic,
+    def forward(self, clips, labels, *objects):
+        return self.net.loss(clips, labels, self.phrases, self.phrase_class, self.phrase_atomic, *objects,
                              temperature=self.cfg["temperature"], alignment=self.alignment,
                              consistency_weight=self.cfg["consistency_weight"], eps=self.cfg["eps"],
                              n_classes=self.n_classes).float()
@@ -358,7 +405,7 @@ class Training:
         with torch.no_grad():
             phrases = net.project_phrases(torch.from_numpy(self.phrases["embeddings"]).to(device)).float().cpu()
         scores_ = alignment_scores(embeddings, phrases.numpy(), self.phrases["class"], len(self.classes),
-                                   self.model_cfg["alignment"])
+                                   self.model_cfg["alignment"], objects=self.model_cfg["objects"])
         return count_correct(videos, self.classes, scores_)
 
     def final(self, net) -> nn.Module:
