@@ -202,7 +202,10 @@ def class_side(run, dataset):
     settings = run_settings(run)
     files = {"vectors": f"semantic/{settings['embedding']}/{dataset}.h5"}
     if "class_phrases" in method_spec(settings["method"]).needs:
-        files["phrases"] = f"semantic/{settings['model']['text_encoder']}/{dataset}_phrases.h5"
+        encoder = settings["model"]["text_encoder"]
+        files["phrases"] = f"semantic/{encoder}/{dataset}_phrases.h5"
+        if settings["model"].get("text_layers"):  # the phrases' hidden states below the layers it trains
+            files["phrase_states"] = f"semantic/{encoder}/{dataset}_phrases_top{settings['model']['text_layers']}.h5"
     return files
 
 

@@ -75,8 +75,9 @@ rule extract_phrases:
     """A target's atomic actions projected into the run's video space by its model's text projection
     (methods scored by alignment, JigsawNet); the same file format as the phrases it reads."""
     input:
+        # phrases, and with model.text_layers their hidden states below those layers
+        unpack(lambda wc: {k: v for k, v in class_side(wc.run, wc.dataset).items() if k != "vectors"}),
         model="models/{run}/model.pt",
-        phrases=lambda wc: class_side(wc.run, wc.dataset)["phrases"],
     output:
         "features/{run}/{dataset}_phrases.h5",
     log:

@@ -76,6 +76,25 @@ rule embed_phrases:
         "../workflow_scripts/embed_phrases.py"
 
 
+rule phrase_states:
+    """The atomic actions through the frozen bottom of a sentence encoder: the hidden states entering
+    its top {layers} layers, and those layers' weights, for a run that trains them (model.text_layers)."""
+    input:
+        "semantic/atomic/{dataset}.tsv",
+    output:
+        "semantic/{embedding}/{dataset}_phrases_top{layers}.h5",
+    wildcard_constraints:
+        layers=r"[1-9]\d*",
+    params:
+        embedding=lambda wc: embedding_spec(wc.embedding),
+    log:
+        "logs/phrase_states/{embedding}/{dataset}_top{layers}.log",
+    benchmark:
+        "logs/phrase_states/{embedding}/{dataset}_top{layers}.benchmark.tsv"
+    script:
+        "../workflow_scripts/phrase_states.py"
+
+
 def objects_file(wildcards):
     """A dataset's object names per video: the user's file (objects.files), or the simulated
     detections of a rendered dataset."""

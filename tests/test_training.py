@@ -180,3 +180,42 @@ def test_jigsaw_fills_its_memory_and_its_model_embeds_segments_and_projects_phra
     assert model.embed(torch.zeros(2, 5, 3, 4, 28, 28)).shape == (2, 2 * 8)  # 2 segments of d = 8
     projected = project_phrases(tmp_path / "model.pt", PHRASES["embeddings"])
     assert projected.shape == (5, 8) and np.allclose(np.linalg.norm(projected, axis=1), 1, atol=1e-5)
+
+
+def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos, tmp_path):
+    """model.text_layers: the top layer starts as the pretrained one and trains; model.objects: the
+    videos' object vectors go through the loader, validation and extraction."""
+    from zsar.extract import embed_videos, load_model, project_phrases
+    from zsar.objects import VideoObjects
+    from zsar.semantics import embed_phrases, load_sentence_model
+    from zsar.text_encoder import cut_encoder, hf_to_top
+    from zsar.training import train
+
+    encoder = load_sentence_model()
+    cut = cut_encoder(PHRASES["phrase"], {"kind": "minilm"}, 1, encoder)
+    phrases = {**PHRASES, "embeddings": embed_phrases(PHRASES["phrase"], {"kind": "minilm"}, encoder),
+               "states": cut["states"], "mask": cut["mask"], "text_top": cut["config"], "text_weights": cut["weights"]}
+    # Every video but the first of each class has an object: its class's, one name each.
+    names = ["ball", "box", "ring"]
+    with_objects = [v for v in videos["video_id"] if not v.endswith("_000")]
+    objects = VideoObjects(names, embed_phrases(names, {"kind": "minilm"}, encoder), with_objects,
+                           np.arange(len(with_objects) + 1), np.array([names.index(v.split("_")[0]) for v in with_objects]))
+    args = arguments(videos, tmp_path, "jigsaw", epochs=2, text_lr=1e-3)
+    args["semantics"]["class_phrases"] = phrases
+    args["model_cfg"] = {**args["model_cfg"], "text_layers": 1, "objects": True}
+    train(**args | {"objects": objects, "log": lambda m: None})
+
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert saved["text_top"]["layers"] == 1 and saved["model_cfg"]["objects"] is True
+    pretrained = hf_to_top(cut["weights"])
+    trained = {k[len("text_top."):]: v for k, v in saved["state_dict"].items() if k.startswith("text_top.")}
+    assert trained.keys() == pretrained.keys()
+    assert not torch.allclose(trained["layers.0.up.weight"], pretrained["layers.0.up.weight"])
+    model = load_model(tmp_path / "model.pt")
+    embedded = embed_videos(model, videos.head(4), length=4, stride=2, crop=28, n_clips=2, objects=objects)
+    assert embedded.shape == (4, 3 * 8)
+    assert np.abs(embedded[0, 16:]).sum() == 0 and np.abs(embedded[1, 16:]).sum() > 0  # video _000 has none
+    projected = project_phrases(tmp_path / "model.pt", phrases["embeddings"], phrases)
+    assert projected.shape == (5, 8) and np.allclose(np.linalg.norm(projected, axis=1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="needs the phrases' states"):
+        project_phrases(tmp_path / "model.pt", phrases["embeddings"])

@@ -9,7 +9,12 @@ from zsar.features import file_sha256
 from zsar.semantics import read_phrase_embeddings, write_phrase_embeddings
 
 phrases = read_phrase_embeddings(snakemake.input.phrases)
-projected = project_phrases(snakemake.input.model, phrases["embeddings"])
+states = None
+if "phrase_states" in snakemake.input.keys():  # the model trained its text encoder's last layers
+    from zsar.text_encoder import read_phrase_states
+
+    states = read_phrase_states(snakemake.input.phrase_states, phrases)
+projected = project_phrases(snakemake.input.model, phrases["embeddings"], states)
 table = pd.DataFrame({k: phrases[k] for k in ("class", "phrase", "atomic_id")})
 write_phrase_embeddings(snakemake.output[0], table, projected, f"models/{snakemake.wildcards.run}",
                         {"model_sha256": file_sha256(snakemake.input.model)})

@@ -19,6 +19,12 @@ def main():
     semantics = {"class_vectors": embedding.vectors_of(kept), "class_tokens": [embedding.tokens[row[c]] for c in kept]}
     if "phrases" in snakemake.input.keys():
         semantics["class_phrases"] = read_phrase_embeddings(snakemake.input.phrases)
+    if "phrase_states" in snakemake.input.keys():  # the text encoder's last layers train too
+        from zsar.text_encoder import read_phrase_states
+
+        states = read_phrase_states(snakemake.input.phrase_states, semantics["class_phrases"])
+        semantics["class_phrases"].update(states=states["states"], mask=states["mask"], text_top=states["config"],
+                                          text_weights=states["weights"])
     train(snakemake.params.method, videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept,
           semantics=semantics,
           model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, clip_cfg=snakemake.params.sampling,

@@ -86,8 +86,15 @@ def load_model(path) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def project_phrases(model_path, embeddings: np.ndarray) -> np.ndarray:
+def project_phrases(model_path, embeddings: np.ndarray, states: dict | None = None) -> np.ndarray:
     """Sentence embeddings of phrases (P, text_dim) through a trained model's text projection: (P, d)
-    unit rows in the space of its video embeddings (methods scored by alignment)."""
+    unit rows in the space of its video embeddings (methods scored by alignment). A model that trained
+    its text encoder's last layers takes the phrases' `states` instead (zsar.text_encoder's
+    read_phrase_states, rows as the embeddings')."""
     model = load_model(model_path)
+    if getattr(model, "text_top", None) is not None:
+        if states is None:
+            raise ValueError(f"{model_path} trained its text encoder's last layers: it needs the phrases' states")
+        rows = torch.arange(len(states["states"]))
+        return model.project_phrases((torch.from_numpy(states["states"]), torch.from_numpy(states["mask"]), rows)).numpy()
     return model.project_phrases(torch.from_numpy(np.asarray(embeddings, dtype=np.float32))).numpy()

@@ -98,14 +98,16 @@ REGISTRY = {m.name: m for m in (
         # preset: zsar/methods/jigsaw.py PRESETS (r2plus1d18/tiny); widths, layers, d, heads and segments
         # override it. ge: Group Excitation (off: Table 6's ablation); alignment: group (Eq. 3-4) or
         # one_to_one (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases;
-        # objects: the object branch, from the object names per video of objects.files (zsar/objects.py).
+        # objects: the object branch, from the object names per video of objects.files (zsar/objects.py);
+        # text_layers: how many top layers of the text encoder train with the model (0: frozen).
         model_defaults={"preset": "r2plus1d18", "dropout": 0.1, "ge": True, "alignment": "group",
-                        "text_encoder": "minilm", "objects": False},
+                        "text_encoder": "minilm", "objects": False, "text_layers": 0},
         # The paper: SGD, lr 1e-4 (UCF/HMDB) or 1e-5 (Kinetics-ZSAR), 15/20 epochs, eps 0.3; the
         # consistency loss's weight is not given there (consistency_weight 0: Table 4's ablation).
+        # text_lr: the text layers' learning rate (null: lr).
         train_defaults={"epochs": 15, "batch_size": 16, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.9,
                         "weight_decay": 0.0, "lr_milestones": [], "temperature": 0.05, "consistency_weight": 1.0,
-                        "eps": 0.3, **_LOADER},
+                        "eps": 0.3, "text_lr": None, **_LOADER},
         # R(2+1)D clips as E2E's: 16 frames at 112, 25 test clips (4 segments of 4 frames).
         sampling_presets={"jigsaw": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
         default_sampling="jigsaw",

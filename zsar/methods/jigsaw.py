@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsar.models import create_r2plus1d
+from zsar.text_encoder import EncoderTop, hf_to_top
 from zsar.scoring import alignment_scores
 from zsar.training import Phase, count_correct, validation_embeddings
 
@@ -226,7 +227,7 @@ class GroupExcitation(nn.Module):
 class JigsawNet(nn.Module):
     def __init__(self, text_dim: int, d: int, heads: int, segments: int, ge: bool = True,
                  widths=(64, 128, 256, 512), layers=(2, 2, 2, 2), dropout: float = 0.1, objects: bool = False, *,
-                 n_atomic: int):
+                 n_atomic: int, text_top: dict | None = None):
         super().__init__()
         if d % heads:
             raise ValueError(f"d={d} must be divisible by heads={heads}")
@@ -237,6 +238,8 @@ class JigsawNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.project = nn.Linear(self.backbone.out_dim, d)
         self.ge = GroupExcitation(d, heads, dropout) if ge else None
+        # The trainable top layers of the text encoder (model.text_layers), rebuilt from their config.
+        self.text_top = EncoderTop(text_top) if text_top else None
         self.text_projection = nn.Linear(text_dim, d)
         if objects:
             self.object_projection = nn.Linear(text_dim, d)
@@ -272,9 +275,19 @@ class JigsawNet(nn.Module):
         """(B, 3, T, H, W) -> (B, m, d) unit segment features, after GE."""
         return self.features(clips, objects, present)[0]
 
-    def project_phrases(self, phrase_embeddings: torch.Tensor) -> torch.Tensor:
-        """(P, text_dim) sentence-encoder embeddings -> (P, d) unit."""
-        return F.normalize(self.text_projection(phrase_embeddings), dim=-1)
+    def project_phrases(self, phrases) -> torch.Tensor:
+        """Phrases -> (P, d) unit: (P, text_dim) sentence-encoder embeddings, or for a model with text
+        layers (states (U, T, H), mask (U, T), rows (P,)): the distinct phrases' hidden states
+        entering those layers, and the distinct phrase of each of the P rows."""
+        if isinstance(phrases, (tuple, list)):
+            if self.text_top is None:
+                raise ValueError("this JigsawNet has no text layers: give it sentence embeddings of the phrases")
+            states, mask, rows = phrases
+            phrases = self.text_top(states, mask)[rows]
+        elif self.text_top is not None:
+            raise ValueError("this JigsawNet trains its text encoder's last layers: give it the phrases' "
+                             "hidden states (semantic/{text_encoder}/{dataset}_phrases_top{k}.h5)")
+        return F.normalize(self.text_projection(phrases), dim=-1)
 
     def embed(self, clips: torch.Tensor, objects=None, present=None) -> torch.Tensor:
         """(B, 3, T, H, W) -> (B, m*d) the concatenated unit segment features, then the object feature
@@ -324,10 +337,11 @@ class JigsawNet(nn.Module):
         return total
 
 
-def create_jigsaw(preset: str, *, n_atomic: int, text_dim: int = 384, **overrides) -> JigsawNet:
+def create_jigsaw(preset: str, *, n_atomic: int, text_dim: int = 384, text_top: dict | None = None,
+                  **overrides) -> JigsawNet:
     if preset not in PRESETS:
         raise ValueError(f"unknown JigsawNet preset {preset!r}; use one of {', '.join(PRESETS)}")
-    return JigsawNet(text_dim=text_dim, n_atomic=n_atomic, **{**PRESETS[preset], **overrides})
+    return JigsawNet(text_dim=text_dim, n_atomic=n_atomic, text_top=text_top, **{**PRESETS[preset], **overrides})
 
 
 class _Loss(nn.Module):
@@ -349,8 +363,10 @@ def training_phrases(class_names: list[str], phrases: dict) -> dict:
     """The phrases of the training classes, as the loss takes them: embeddings (P, text_dim), the class
     index of each phrase, and its atomic id renumbered 0..n_atomic-1 over these classes.
 
-    `phrases` is the semantic stage's {"class", "atomic_id", "embeddings"} (zsar.atomic), one row
-    per (class, phrase); every class needs at least one phrase.
+    `phrases` is the semantic stage's {"class", "phrase", "atomic_id", "embeddings"} (zsar.atomic), one
+    row per (class, phrase); every class needs at least one phrase. With "states" and "mask" (the
+    phrases' hidden states below the text layers a run trains, zsar.text_encoder), also those of the
+    distinct phrases ("states", "mask") and the distinct phrase of each row ("state_rows").
     """
     index = {name: k for k, name in enumerate(class_names)}
     rows = [k for k, c in enumerate(phrases["class"]) if c in index]
@@ -359,43 +375,79 @@ def training_phrases(class_names: list[str], phrases: dict) -> dict:
         raise ValueError(f"classes without atomic actions: {missing[:10]}; see semantic/atomic/")
     atomic = np.asarray(phrases["atomic_id"])[rows]
     _, compact = np.unique(atomic, return_inverse=True)
-    return {"embeddings": np.asarray(phrases["embeddings"], dtype=np.float32)[rows],
-            "class": np.array([index[phrases["class"][k]] for k in rows]), "atomic": compact,
-            "n_atomic": int(compact.max()) + 1}
+    out = {"embeddings": np.asarray(phrases["embeddings"], dtype=np.float32)[rows],
+           "class": np.array([index[phrases["class"][k]] for k in rows]), "atomic": compact,
+           "n_atomic": int(compact.max()) + 1}
+    if "states" in phrases:
+        texts = [phrases["phrase"][k] for k in rows]
+        distinct = list(dict.fromkeys(texts))
+        first = {text: rows[texts.index(text)] for text in distinct}
+        out["states"] = np.asarray(phrases["states"], dtype=np.float32)[[first[t] for t in distinct]]
+        out["mask"] = np.asarray(phrases["mask"], dtype=bool)[[first[t] for t in distinct]]
+        position = {text: j for j, text in enumerate(distinct)}
+        out["state_rows"] = np.array([position[t] for t in texts])
+    return out
+
+
+def phrase_input(phrases: dict, device, text_layers: bool):
+    """What `project_phrases` takes of `training_phrases`' output, on `device`."""
+    if not text_layers:
+        return torch.from_numpy(phrases["embeddings"]).to(device)
+    return tuple(torch.from_numpy(phrases[k]).to(device) for k in ("states", "mask", "state_rows"))
 
 
 class Training:
     """The pieces of JigsawNet's training for the shared loop (zsar/training.py).
 
     One phase, all of it trainable; SGD with momentum as the paper (or Adam, for training from
-    scratch), tenfold decays at `lr_milestones`. Validation labels a video by the run's alignment
-    (group, or the one-to-one ablation) against the training classes' projected phrases.
+    scratch), tenfold decays at `lr_milestones`. With `model.text_layers`, the text encoder's top
+    layers start from its pretrained weights and train too, at `train.text_lr` (default: lr).
+    Validation labels a video by the run's alignment (group, or the one-to-one ablation) against the
+    training classes' projected phrases.
     """
 
     def __init__(self, class_names, semantics, model_cfg, train_cfg):
         self.classes, self.model_cfg, self.cfg = class_names, model_cfg, train_cfg
-        self.phrases = training_phrases(class_names, semantics["class_phrases"])
+        given = semantics["class_phrases"]
+        self.text_layers = model_cfg.get("text_layers", 0)
+        if self.text_layers and "states" not in given:
+            raise ValueError("model.text_layers needs the phrases' hidden states (zsar.text_encoder.cut_encoder)")
+        self.phrases = training_phrases(class_names, given)
+        self.text_top = None
+        if self.text_layers:
+            if given["text_top"]["layers"] != self.text_layers:
+                raise ValueError(f"the phrase states enter the top {given['text_top']['layers']} layers, but "
+                                 f"model.text_layers is {self.text_layers}")
+            self.pretrained = given["text_weights"]
+            top = EncoderTop.from_weights(given["text_top"], self.pretrained)
+            self.text_top = top.config
         self.phases = [Phase("train", train_cfg["epochs"], select=True)]
 
     def _architecture(self) -> dict:
-        return {k: v for k, v in self.model_cfg.items() if k not in ("alignment", "text_encoder")}
+        return {k: v for k, v in self.model_cfg.items() if k not in ("alignment", "text_encoder", "text_layers")}
 
     def build(self) -> nn.Module:
-        return _create(self._architecture(), self.phrases["n_atomic"], self.phrases["embeddings"].shape[1])
+        net = _create(self._architecture(), self.phrases["n_atomic"], self.phrases["embeddings"].shape[1],
+                      self.text_top)
+        if self.text_top:
+            net.text_top.load_state_dict(hf_to_top(self.pretrained))
+        return net
 
     def loss_module(self, net, phase, device):
         p = self.phrases
-        return _Loss(net, torch.from_numpy(p["embeddings"]).to(device), torch.from_numpy(p["class"]).to(device),
+        return _Loss(net, phrase_input(p, device, bool(self.text_layers)), torch.from_numpy(p["class"]).to(device),
                      torch.from_numpy(p["atomic"]).to(device), len(self.classes), self.model_cfg["alignment"],
                      self.cfg)
 
     def optimizer(self, net, phase):
         cfg = self.cfg
+        text = [p for name, p in net.named_parameters() if name.startswith("text_top.")]
+        rest = [p for name, p in net.named_parameters() if not name.startswith("text_top.")]
+        groups = [{"params": rest}] + ([{"params": text, "lr": cfg.get("text_lr") or cfg["lr"]}] if text else [])
         if cfg["optimizer"] == "sgd":
-            optimizer = torch.optim.SGD(net.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
-                                        weight_decay=cfg["weight_decay"])
+            optimizer = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
         else:
-            optimizer = torch.optim.Adam(net.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+            optimizer = torch.optim.Adam(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
         return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg["lr_milestones"], gamma=0.1)
 
     def correct(self, net, phase, videos, clip_cfg) -> int:
@@ -403,7 +455,7 @@ class Training:
         embeddings = validation_embeddings(net, videos, clip_cfg)
         device = next(net.parameters()).device
         with torch.no_grad():
-            phrases = net.project_phrases(torch.from_numpy(self.phrases["embeddings"]).to(device)).float().cpu()
+            phrases = net.project_phrases(phrase_input(self.phrases, device, bool(self.text_layers))).float().cpu()
         scores_ = alignment_scores(embeddings, phrases.numpy(), self.phrases["class"], len(self.classes),
                                    self.model_cfg["alignment"], objects=self.model_cfg["objects"])
         return count_correct(videos, self.classes, scores_)
@@ -413,14 +465,14 @@ class Training:
 
     def saved(self) -> dict:
         return {"model_cfg": self._architecture(), "n_atomic": self.phrases["n_atomic"],
-                "text_dim": int(self.phrases["embeddings"].shape[1])}
+                "text_dim": int(self.phrases["embeddings"].shape[1]), "text_top": self.text_top}
 
 
-def _create(architecture: dict, n_atomic: int, text_dim: int) -> JigsawNet:
+def _create(architecture: dict, n_atomic: int, text_dim: int, text_top: dict | None = None) -> JigsawNet:
     cfg = dict(architecture)
-    return create_jigsaw(cfg.pop("preset"), n_atomic=n_atomic, text_dim=text_dim, **cfg)
+    return create_jigsaw(cfg.pop("preset"), n_atomic=n_atomic, text_dim=text_dim, text_top=text_top, **cfg)
 
 
 def from_checkpoint(checkpoint: dict) -> nn.Module:
     """The trained model of a checkpoint written by the shared loop, weights not yet loaded."""
-    return _create(checkpoint["model_cfg"], checkpoint["n_atomic"], checkpoint["text_dim"])
+    return _create(checkpoint["model_cfg"], checkpoint["n_atomic"], checkpoint["text_dim"], checkpoint.get("text_top"))
