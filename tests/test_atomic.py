@@ -139,7 +139,7 @@ def test_read_corrections(tmp_path):
     ("class\tphrases\narguing\n", r"line 2: missing the column phrases"),
     ("# header next\nclass\nargu\tx\n", r"line 2: expected the header class<tab>phrases"),
     ("class\tphrases\narguing\t \n", r"line 2: class 'arguing' has no phrases"),
-    ("class\tphrases\narguing\tspeak | | tell\n", r"line 2: class 'arguing' has an empty phrase"),
+    ("class\tphrases\narguing\tspeak | | tell\n", r"line 2: class 'arguing' has an empty entry in 'speak | | tell'; separate phrases by ' \| '"),
     ("class\tphrases\narguing\tspeak\n# x\narguing\ttell\n",
      r"line 4: class 'arguing' is given twice \(first on line 2\)"),
     ("class\tphrases\narguing\tspeak\textra\n", r"line 2: 3 tab-separated columns instead of 2"),

@@ -31,7 +31,7 @@ def test_reading_an_objects_file_normalises_names(tmp_path):
 @pytest.mark.parametrize("body, message", [
     ("video\tobjects\nv1\tball\n", r"line 1: expected the header video_id<tab>objects"),
     ("video_id\tobjects\nv1\tball\nv1\tbox\n", r"line 3: video 'v1' is given twice \(first on line 2\)"),
-    ("video_id\tobjects\nv1\tball;;box\n", r"line 2: video 'v1' has an empty name"),
+    ("video_id\tobjects\nv1\tball;;box\n", r"line 2: video 'v1' has an empty entry in 'ball;;box'; separate object names by '; '"),
     ("video_id\tobjects\nv1\t ; \n", r"line 2: video 'v1' has no object names"),
     ("video_id\tobjects\nv1\n", r"line 2: missing the column objects"),
 ])

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from zsar.io import read_user_tsv
+from zsar.io import read_list_tsv, read_user_tsv
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -393,22 +393,8 @@ def read_corrections(path: str | os.PathLike) -> dict[str, list[str]]:
     (lower case, single spaces). Raises ValueError naming the file and line for a missing
     column, a class without phrases, an empty phrase, or a class given twice.
     """
-    corrections: dict[str, list[str]] = {}
-    lines: dict[str, int] = {}
-    for number, (name, text) in read_user_tsv(path, CORRECTION_COLUMNS):
-        if name in lines:
-            raise ValueError(f"{path}: line {number}: class '{name}' is given twice (first on line "
-                             f"{lines[name]}); give all its phrases on one line")
-        phrases = [_normalise(p) for p in text.split("|")]
-        if not any(phrases):
-            raise ValueError(f"{path}: line {number}: class '{name}' has no phrases; give at least one, "
-                             f"separated by '{PHRASE_SEPARATOR}'")
-        if not all(phrases):
-            raise ValueError(f"{path}: line {number}: class '{name}' has an empty phrase in {text!r}; "
-                             f"separate phrases by '{PHRASE_SEPARATOR}'")
-        lines[name] = number
-        corrections[name] = list(dict.fromkeys(phrases))
-    return corrections
+    return read_list_tsv(path, CORRECTION_COLUMNS, separator=PHRASE_SEPARATOR, normalise=_normalise, key="class",
+                         items="phrases", if_none=f"give at least one, separated by '{PHRASE_SEPARATOR}'")
 
 
 def descriptions_of(manifest: Mapping, descriptions_file: str | os.PathLike | None = None,

@@ -194,3 +194,27 @@ def read_user_tsv(path: str | os.PathLike, columns: list[str]) -> Iterator[tuple
     if not header_seen:
         raise ValueError(f"{path}: no header; the first line that is not a comment must be "
                          f"{'<tab>'.join(columns)} (tab-separated)")
+
+
+def read_list_tsv(path: str | os.PathLike, columns: list[str], *, separator: str, normalise, key: str,
+                  items: str, if_none: str) -> dict[str, list[str]]:
+    """{key: its items} of a hand-written TSV whose second column lists items separated by
+    `separator` as written ("; ", " | "; surrounding spaces optional), each normalised, repeats
+    dropped. Raises ValueError naming the file and line for a key given twice, a line without items
+    (`if_none` says what to do) or an empty item. `key` and `items` name them in messages
+    ("class", "phrases")."""
+    out: dict[str, list[str]] = {}
+    lines: dict[str, int] = {}
+    for number, (name, text) in read_user_tsv(path, columns):
+        if name in lines:
+            raise ValueError(f"{path}: line {number}: {key} '{name}' is given twice (first on line "
+                             f"{lines[name]}); give all its {items} on one line")
+        values = [normalise(value) for value in text.split(separator.strip())]
+        if not any(values):
+            raise ValueError(f"{path}: line {number}: {key} '{name}' has no {items}; {if_none}")
+        if not all(values):
+            raise ValueError(f"{path}: line {number}: {key} '{name}' has an empty entry in {text!r}; "
+                             f"separate {items} by '{separator}'")
+        lines[name] = number
+        out[name] = list(dict.fromkeys(values))
+    return out

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from zsar.io import read_user_tsv
+from zsar.io import read_list_tsv
 
 COLUMNS = ["video_id", "objects"]
 SEPARATOR = ";"
@@ -44,22 +44,8 @@ def read_objects(path: str | os.PathLike) -> dict[str, list[str]]:
     Raises ValueError naming the file and line for a missing column, a video without names, an empty
     name, or a video given twice.
     """
-    objects: dict[str, list[str]] = {}
-    lines: dict[str, int] = {}
-    for number, (video_id, text) in read_user_tsv(path, COLUMNS):
-        if video_id in lines:
-            raise ValueError(f"{path}: line {number}: video '{video_id}' is given twice (first on line "
-                             f"{lines[video_id]}); give all its objects on one line")
-        names = [_normalise(name) for name in text.split(SEPARATOR)]
-        if not any(names):
-            raise ValueError(f"{path}: line {number}: video '{video_id}' has no object names; leave out "
-                             "a video without objects")
-        if not all(names):
-            raise ValueError(f"{path}: line {number}: video '{video_id}' has an empty name in {text!r}; "
-                             f"separate names by '{SEPARATOR} '")
-        lines[video_id] = number
-        objects[video_id] = list(dict.fromkeys(names))
-    return objects
+    return read_list_tsv(path, COLUMNS, separator=f"{SEPARATOR} ", normalise=_normalise, key="video",
+                         items="object names", if_none="leave out a video without objects")
 
 
 def write_objects(path: str | os.PathLike, objects: Mapping[str, Iterable[str]], comment: str = "") -> None:
