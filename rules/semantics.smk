@@ -134,7 +134,6 @@ rule embed_objects:
     video the ids of its names (JigsawNet's object branch)."""
     input:
         objects=objects_file,
-        index="index/{dataset}.parquet",
     output:
         "semantic/{embedding}/{dataset}_objects.h5",
     params:

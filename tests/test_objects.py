@@ -4,7 +4,7 @@ their embedding as the object branch reads them."""
 import numpy as np
 import pytest
 
-from zsar.objects import (VideoObjects, embed_objects, read_objects, read_video_objects, simulate_detections,
+from zsar.objects import (VideoObjects, check_coverage, embed_objects, read_objects, read_video_objects, simulate_detections,
                           write_objects, write_video_objects)
 
 
@@ -56,11 +56,9 @@ def test_simulated_detections_err_at_the_rate_asked_whatever_the_order():
 
 
 def test_a_videos_object_vector_is_the_unit_mean_of_its_names(tmp_path):
-    objects = {"v1": ["electric guitar", "stage"], "v2": ["ball"], "elsewhere": ["box"]}
-    embedded, report = embed_objects(objects, ["v1", "v2", "v3"], SPEC, FakeEncoder())
-    assert report["videos_with_objects"] == 2 and report["videos_without"] == 1
-    assert report["unknown_videos"] == 1 and report["first_unknown"] == ["elsewhere"]
-    assert embedded.names == ["ball", "electric guitar", "stage"]  # "box" only belonged to the unknown video
+    objects = {"v1": ["electric guitar", "stage"], "v2": ["ball"]}
+    embedded, report = embed_objects(objects, SPEC, FakeEncoder())
+    assert report == {"videos": 2, "names": 3} and embedded.names == ["ball", "electric guitar", "stage"]
     write_video_objects(tmp_path / "objects.h5", embedded, "minilm", SPEC, report)
     stored = read_video_objects(tmp_path / "objects.h5")
     vectors, present = stored.vectors(["v1", "v2", "v3"])
@@ -71,9 +69,11 @@ def test_a_videos_object_vector_is_the_unit_mean_of_its_names(tmp_path):
     assert other.digest != stored.digest
 
 
-def test_an_objects_file_of_another_dataset_is_an_error():
-    with pytest.raises(ValueError, match=r"objects.tsv: none of its 1 videos is a video of this dataset "
-                                         r"\(first: 'x1'\)"):
-        embed_objects({"x1": ["ball"]}, ["v1"], SPEC, FakeEncoder(), where="objects.tsv")
-    with pytest.raises(ValueError, match="lists no videos"):
-        embed_objects({}, ["v1"], SPEC, FakeEncoder())
+def test_objects_of_other_videos_than_the_training_ones_are_an_error():
+    embedded, _ = embed_objects({"x1": ["ball"], "x2": ["box"]}, SPEC, FakeEncoder())
+    assert check_coverage(embedded, ["x1", "v1", "v2"], "training videos") == "1 of 3 training videos have objects"
+    with pytest.raises(ValueError, match=r"none of the 2 training videos has objects in the objects file "
+                                         r"\(first: 'v1'; the file's first: 'x1'\)"):
+        check_coverage(embedded, ["v1", "v2"], "training videos")
+    with pytest.raises(ValueError, match=r"objects.tsv: lists no videos"):
+        embed_objects({}, SPEC, FakeEncoder(), where="objects.tsv")

@@ -120,33 +120,36 @@ class VideoObjects:
         return h.hexdigest()
 
 
-def embed_objects(objects: Mapping[str, list[str]], dataset_videos: Iterable[str], spec: dict, model=None,
+def embed_objects(objects: Mapping[str, list[str]], spec: dict, model=None,
                   where: str = "the objects file") -> tuple[VideoObjects, dict]:
-    """The VideoObjects of a dataset's videos from {video_id: names}, and counts for the log.
+    """The VideoObjects of {video_id: names}, and counts for the log.
 
-    Videos of the file that the dataset does not have are dropped (counted); a file none of whose
-    videos the dataset has raises ValueError (the wrong file, or ids that are not the index's).
+    Whether the ids are the dataset's is checked where the videos are known (`check_coverage`, at
+    training): this stage does not read the index, so re-cutting the clip cache leaves it alone.
     """
     from zsar.semantics import embed_phrases
 
     if not objects:
         raise ValueError(f"{where}: lists no videos; give at least one line video_id<TAB>objects")
-    known = set(dataset_videos)
-    kept = {video_id: names for video_id, names in objects.items() if video_id in known}
-    unknown = [video_id for video_id in objects if video_id not in known]
-    if objects and not kept:
-        raise ValueError(f"{where}: none of its {len(objects)} videos is a video of this dataset "
-                         f"(first: {unknown[0]!r}); the first column must be the index's video_id")
-    order = sorted(kept)
-    names = sorted({name for video_id in order for name in kept[video_id]})
+    order = sorted(objects)
+    names = sorted({name for video_id in order for name in objects[video_id]})
     column = {name: k for k, name in enumerate(names)}
-    lengths = [len(kept[video_id]) for video_id in order]
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    name_ids = np.array([column[name] for video_id in order for name in kept[video_id]], dtype=np.int64)
-    vectors = embed_phrases(names, spec, model)
-    report = {"videos_with_objects": len(order), "videos_without": len(known) - len(order),
-              "unknown_videos": len(unknown), "first_unknown": unknown[:5], "names": len(names)}
-    return VideoObjects(names, vectors, order, offsets, name_ids), report
+    offsets = np.concatenate([[0], np.cumsum([len(objects[v]) for v in order])]).astype(np.int64)
+    name_ids = np.array([column[name] for video_id in order for name in objects[video_id]], dtype=np.int64)
+    report = {"videos": len(order), "names": len(names)}
+    return VideoObjects(names, embed_phrases(names, spec, model), order, offsets, name_ids), report
+
+
+def check_coverage(objects: VideoObjects, video_ids, what: str) -> str:
+    """A log line saying how many of `video_ids` have objects; ValueError when none has (the file of
+    another dataset, or ids that are not the index's)."""
+    video_ids = list(video_ids)
+    covered = int(objects.vectors(video_ids)[1].sum())
+    if video_ids and not covered:
+        raise ValueError(f"none of the {len(video_ids)} {what} has objects in the objects file (first: "
+                         f"{video_ids[0]!r}; the file's first: {objects.video_ids[0]!r}): its first column "
+                         "must be the video_id of index/{dataset}.parquet")
+    return f"{covered} of {len(video_ids)} {what} have objects"
 
 
 def write_video_objects(path, objects: VideoObjects, embedding_name: str, spec: dict, report: dict) -> None:

@@ -149,6 +149,10 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
         raise ValueError(f"method '{method}' with model.objects needs the source videos' objects to train")
     if not model_cfg.get("objects"):
         objects = None
+    else:
+        from zsar.objects import check_coverage
+
+        log(check_coverage(objects, train_videos["video_id"], "training videos"))
     job = Job(method, train_videos, val_videos, class_names,
               {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, clip_cfg,
               seed, threads, model_path, history_path,
