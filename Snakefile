@@ -17,6 +17,7 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 envvars:
     "HDF5_USE_FILE_LOCKING",
 
+
 # Snakemake reports a broken config file without its name or line; say where it breaks.
 if os.path.exists("config.yaml"):
     try:
@@ -44,6 +45,6 @@ include: "rules/score.smk"
 
 
 rule all:
+    default_target: True
     input:
         config["all_targets"],
-    default_target: True

@@ -43,10 +43,14 @@ def manifest(dataset):
 def _manifest_digests(dataset):
     """(without, with) the class descriptions: digests of a manifest's content, comments left out."""
     content = {k: v for k, v in manifest(dataset).items() if not k.startswith("_")}
-    classes = [{k: v for k, v in c.items() if k != "description"} if isinstance(c, dict) else c
-               for c in content.get("classes", [])]
-    return tuple(hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:16]
-                 for c in ({**content, "classes": classes}, content))
+    classes = [
+        {k: v for k, v in c.items() if k != "description"} if isinstance(c, dict) else c
+        for c in content.get("classes", [])
+    ]
+    return tuple(
+        hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        for c in ({**content, "classes": classes}, content)
+    )
 
 
 def manifest_digest(wildcards, field="dataset", descriptions=False):
@@ -142,8 +146,11 @@ def frames_identity(dataset):
     from zsar.cache import frames_identity as stored_frames
 
     settings = decode_settings(dataset)
-    parts = {"manifest": manifest_digest(SimpleNamespace(dataset=dataset)), "short_side": settings["short_side"],
-             "frames": stored_frames(settings)}
+    parts = {
+        "manifest": manifest_digest(SimpleNamespace(dataset=dataset)),
+        "short_side": settings["short_side"],
+        "frames": stored_frames(settings),
+    }
     if dataset in RENDERED:
         parts["videos"] = {key: config["synthetic"][key] for key in ("seed", "frames", "size", "fps")}
         parts["videos"]["per_class"] = config["synthetic"]["videos_per_class"][dataset]
@@ -155,8 +162,10 @@ def frames_identity(dataset):
 
 def embedding_spec(name):
     if name not in config["embeddings"]:
-        stop(f"unknown embedding '{name}'{did_you_mean(name, config['embeddings'])}; config.yaml's "
-             f"'embeddings' defines: {', '.join(config['embeddings'])}")
+        stop(
+            f"unknown embedding '{name}'{did_you_mean(name, config['embeddings'])}; config.yaml's "
+            f"'embeddings' defines: {', '.join(config['embeddings'])}"
+        )
     spec = dict(config["embeddings"][name])
     if "path" in spec:
         spec["path"] = os.path.expanduser(spec["path"])
@@ -180,19 +189,28 @@ def run_settings(run):
     for dataset in [settings["source"], *settings["targets"]]:
         short_side = decode_settings(dataset)["short_side"]
         if settings["sampling"]["crop"] > short_side:
-            stop(f"run '{run}' crops {settings['sampling']['crop']} pixels but clips/{dataset} is cached at a "
-                 f"short side of {short_side}: set decode.overrides.{dataset}.short_side in config.yaml to "
-                 f"at least {settings['sampling']['crop']}.")
+            stop(
+                f"run '{run}' crops {settings['sampling']['crop']} pixels but clips/{dataset} is cached at a "
+                f"short side of {short_side}: set decode.overrides.{dataset}.short_side in config.yaml to "
+                f"at least {settings['sampling']['crop']}."
+            )
     if settings["embedding"] not in config["embeddings"]:
-        stop(f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's 'embeddings' "
-             f"does not define ({', '.join(config['embeddings'])})")
+        stop(
+            f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's 'embeddings' "
+            f"does not define ({', '.join(config['embeddings'])})"
+        )
     if "class_phrases" in method_spec(settings["method"]).needs:
         encoder = settings["model"]["text_encoder"]
-        sentence = [name for name, spec in config["embeddings"].items()
-                    if spec["kind"] in SENTENCE_KINDS and spec.get("augment", "none") == "none"]
+        sentence = [
+            name
+            for name, spec in config["embeddings"].items()
+            if spec["kind"] in SENTENCE_KINDS and spec.get("augment", "none") == "none"
+        ]
         if encoder not in sentence:
-            stop(f"run '{run}': model.text_encoder '{encoder}' must name a sentence embedding without augment of config.yaml's "
-                 f"'embeddings' ({', '.join(sentence) or 'none defined: add one of kind minilm'})")
+            stop(
+                f"run '{run}': model.text_encoder '{encoder}' must name a sentence embedding without augment of config.yaml's "
+                f"'embeddings' ({', '.join(sentence) or 'none defined: add one of kind minilm'})"
+            )
     return settings
 
 
@@ -251,11 +269,14 @@ def check_config_names():
     JSON schema checks the shape of the config; these names it cannot know, and a misspelt one
     would otherwise be silently ignored (an override that never applies).
     """
+
     def known(where, names, choices, what):
         for name in names:
             if name not in choices:
-                stop(f"config: {where} names '{name}', which is not {what}{did_you_mean(name, choices)}. "
-                     f"Known: {', '.join(choices)}.")
+                stop(
+                    f"config: {where} names '{name}', which is not {what}{did_you_mean(name, choices)}. "
+                    f"Known: {', '.join(choices)}."
+                )
 
     known("decode.overrides", config["decode"]["overrides"], DATASETS, "a dataset (data_manifest/)")
     for key in ("files", "corrections"):
@@ -264,14 +285,20 @@ def check_config_names():
     known("synthetic.videos_per_class", RENDERED, DATASETS, "a dataset (data_manifest/)")
     for name in RENDERED:
         if manifest(name)["kind"] != "rendered":
-            stop(f"config: synthetic.videos_per_class names '{name}', which the pipeline does not render "
-                 f"({manifest(name)['_path']} says kind: {manifest(name)['kind']}); list rendered datasets only.")
+            stop(
+                f"config: synthetic.videos_per_class names '{name}', which the pipeline does not render "
+                f"({manifest(name)['_path']} says kind: {manifest(name)['kind']}); list rendered datasets only."
+            )
     known("default_run", config["default_run"], DATASETS, "a dataset (data_manifest/)")
     known("default_run values", config["default_run"].values(), list(config["runs"]), "a run in 'runs'")
     known("summary_runs", config["summary_runs"], list(config["runs"]), "a run in 'runs'")
     for run, settings in config["runs"].items():
-        known(f"runs.{run}.source/targets", [settings["source"], *settings["targets"]], DATASETS,
-              "a dataset (data_manifest/)")
+        known(
+            f"runs.{run}.source/targets",
+            [settings["source"], *settings["targets"]],
+            DATASETS,
+            "a dataset (data_manifest/)",
+        )
 
 
 def protocols_of(target):
@@ -283,8 +310,11 @@ def protocols_of(target):
 
 def valid_targets():
     runs = "; ".join(f"{run} ({', '.join(s['targets'])})" for run, s in config["runs"].items())
-    published = [f"{d}: {p}" for d in sorted({t for s in config["runs"].values() for t in s["targets"]})
-                 for p in protocols_of(d)[len(config["splits"]["unseen_percent"]):]]
+    published = [
+        f"{d}: {p}"
+        for d in sorted({t for s in config["runs"].values() for t in s["targets"]})
+        for p in protocols_of(d)[len(config["splits"]["unseen_percent"]) :]
+    ]
     return (
         "Targets zsar builds:\n"
         f"  results/<target>_<protocol>.json        the default run's result; target: {', '.join(config['default_run'])}\n"
@@ -299,8 +329,10 @@ def check_protocol(wildcards):
     """Stop before any job when a target asks for a protocol that is not configured (a typo)."""
     protocol = f"{wildcards.seen}_{wildcards.unseen}"
     if protocol not in protocols_of(wildcards.target):
-        stop(f"{wildcards.target}_{protocol}: {wildcards.target} has no protocol {wildcards.seen}/{wildcards.unseen}.\n"
-             + valid_targets())
+        stop(
+            f"{wildcards.target}_{protocol}: {wildcards.target} has no protocol {wildcards.seen}/{wildcards.unseen}.\n"
+            + valid_targets()
+        )
 
 
 check_config_names()

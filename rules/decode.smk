@@ -4,6 +4,10 @@ rule check_data:
         index="index/{dataset}.parquet",
     output:
         "index/{dataset}.gate.json",
+    log:
+        "logs/check_data/{dataset}.log",
+    benchmark:
+        "logs/check_data/{dataset}.benchmark.tsv"
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
@@ -11,10 +15,6 @@ rule check_data:
         min_videos_per_class=config["data_gate"]["min_videos_per_class"],
         # A run's source must have training videos of every class, not only val ones.
         source=lambda wc: any(s["source"] == wc.dataset for s in config["runs"].values()),
-    log:
-        "logs/check_data/{dataset}.log",
-    benchmark:
-        "logs/check_data/{dataset}.benchmark.tsv"
     script:
         "../workflow_scripts/check_data.py"
 
@@ -29,15 +29,15 @@ rule cache_settings:
     """
     output:
         "clips/{dataset}.settings.json",
+    log:
+        "logs/cache_settings/{dataset}.log",
+    benchmark:
+        "logs/cache_settings/{dataset}.benchmark.tsv"
     params:
         short_side=lambda wc: decode_settings(wc.dataset)["short_side"],
         codec=lambda wc: codec_settings(decode_settings(wc.dataset)),
         # A cache written by another format version is rebuilt, never misread.
         format=CACHE_FORMAT_VERSION,
-    log:
-        "logs/cache_settings/{dataset}.log",
-    benchmark:
-        "logs/cache_settings/{dataset}.benchmark.tsv"
     run:
         from zsar.io import write_json
 
@@ -53,12 +53,12 @@ rule decode_clips:
         settings="clips/{dataset}.settings.json",
     output:
         "clips/{dataset}/{shard}.h5",
-    params:
-        root=lambda wc: f"{DATA}/{wc.dataset}",
     log:
         "logs/decode_clips/{dataset}/{shard}.log",
     benchmark:
         "logs/decode_clips/{dataset}/{shard}.benchmark.tsv"
+    params:
+        root=lambda wc: f"{DATA}/{wc.dataset}",
     script:
         "../workflow_scripts/decode_clips.py"
 

@@ -14,22 +14,27 @@ rule extract_embeddings:
     """One embedding per video of a target shard: the mean over its test clips. A GPU job when the
     profile gives it one (float16 autocast there); the same code on the CPU."""
     input:
-        unpack(lambda wc: {"model": "models/{run}/model.pt", "clips": "clips/{dataset}/{shard}.h5",
-                           **video_objects(wc.run, wc.dataset)}),
+        unpack(
+            lambda wc: {
+                "model": "models/{run}/model.pt",
+                "clips": "clips/{dataset}/{shard}.h5",
+                **video_objects(wc.run, wc.dataset),
+            }
+        ),
     output:
         "features/{run}/{dataset}/{shard}.h5",
+    log:
+        "logs/extract_embeddings/{run}/{dataset}/{shard}.log",
+    benchmark:
+        "logs/extract_embeddings/{run}/{dataset}/{shard}.benchmark.tsv"
+    threads: config["extract"]["threads"]
+    resources:
+        **extract_resources(),
     params:
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         per_clip=config["extract"]["per_clip"],
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
-    threads: config["extract"]["threads"]
-    resources:
-        **extract_resources(),
-    log:
-        "logs/extract_embeddings/{run}/{dataset}/{shard}.log",
-    benchmark:
-        "logs/extract_embeddings/{run}/{dataset}/{shard}.benchmark.tsv"
     script:
         "../workflow_scripts/extract_embeddings.py"
 
@@ -37,8 +42,10 @@ rule extract_embeddings:
 def seen_inputs(wildcards):
     source = run_settings(wildcards.run)["source"]
     if wildcards.source != source:
-        stop(f"features/{wildcards.run}/{wildcards.source}_seen: run '{wildcards.run}' trains on {source}, "
-             f"so its seen features are features/{wildcards.run}/{source}_seen.h5")
+        stop(
+            f"features/{wildcards.run}/{wildcards.source}_seen: run '{wildcards.run}' trains on {source}, "
+            f"so its seen features are features/{wildcards.run}/{source}_seen.h5"
+        )
     return {
         "model": "models/{run}/model.pt",
         "clips": "clips/{source}/{shard}.h5",
@@ -55,18 +62,18 @@ rule extract_seen:
         unpack(seen_inputs),
     output:
         "features/{run}/{source}_seen/{shard}.h5",
+    log:
+        "logs/extract_seen/{run}/{source}/{shard}.log",
+    benchmark:
+        "logs/extract_seen/{run}/{source}/{shard}.benchmark.tsv"
+    threads: config["extract"]["threads"]
+    resources:
+        **extract_resources(),
     params:
         sampling=lambda wc: run_settings(wc.run)["sampling"],
         select=config["seen_prototypes"],
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
-    threads: config["extract"]["threads"]
-    resources:
-        **extract_resources(),
-    log:
-        "logs/extract_seen/{run}/{source}/{shard}.log",
-    benchmark:
-        "logs/extract_seen/{run}/{source}/{shard}.benchmark.tsv"
     script:
         "../workflow_scripts/extract_seen.py"
 
@@ -94,11 +101,11 @@ rule merge_features:
         lambda wc: shard_files(f"features/{{run}}/{wc.dataset}{wc.part}/{{shard}}.h5", wc.dataset, run=wc.run),
     output:
         "features/{run}/{dataset}{part}.h5",
-    wildcard_constraints:
-        part="|_seen",
     log:
         "logs/merge_features/{run}/{dataset}{part}.log",
     benchmark:
         "logs/merge_features/{run}/{dataset}{part}.benchmark.tsv"
+    wildcard_constraints:
+        part="|_seen",
     script:
         "../workflow_scripts/merge_features.py"

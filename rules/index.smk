@@ -5,8 +5,10 @@ def index_inputs(wildcards):
     it); each video's size and time are, through the shard's `videos` parameter (shard_stamp).
     """
     if wildcards.dataset in RENDERED:
-        return {"annotations": f"{DATA}/{wildcards.dataset}/annotations.csv",
-                "videos": f"{DATA}/{wildcards.dataset}/videos"}
+        return {
+            "annotations": f"{DATA}/{wildcards.dataset}/annotations.csv",
+            "videos": f"{DATA}/{wildcards.dataset}/videos",
+        }
     require_data([wildcards.dataset])
     required = [f"{DATA}/{wildcards.dataset}/{rel}" for rel in manifest(wildcards.dataset)["required"]]
     return {"annotations": [path for path in required if os.path.isfile(path)]}
@@ -30,14 +32,14 @@ rule list_videos:
         unpack(index_inputs),
     output:
         "index/{dataset}/listed.parquet",
-    params:
-        manifest=manifest_digest,
-        root=lambda wc: f"{DATA}/{wc.dataset}",
-        listed=listing_digest,
     log:
         "logs/list_videos/{dataset}.log",
     benchmark:
         "logs/list_videos/{dataset}.benchmark.tsv"
+    params:
+        manifest=manifest_digest,
+        root=lambda wc: f"{DATA}/{wc.dataset}",
+        listed=listing_digest,
     script:
         "../workflow_scripts/list_videos.py"
 
@@ -50,6 +52,11 @@ rule index_videos:
         listed="index/{dataset}/listed.parquet",
     output:
         "index/{dataset}/{shard}.parquet",
+    log:
+        "logs/index_videos/{dataset}/{shard}.log",
+    benchmark:
+        "logs/index_videos/{dataset}/{shard}.benchmark.tsv"
+    threads: 4  # probing runs in parallel; Snakemake caps this at --cores
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
@@ -58,11 +65,6 @@ rule index_videos:
         # Changes when a video of this shard is overwritten, added or removed: that shard is
         # indexed and decoded again, and what depends on it follows; other shards are left alone.
         videos=shard_stamp,
-    threads: 4  # probing runs in parallel; Snakemake caps this at --cores
-    log:
-        "logs/index_videos/{dataset}/{shard}.log",
-    benchmark:
-        "logs/index_videos/{dataset}/{shard}.benchmark.tsv"
     script:
         "../workflow_scripts/index_videos.py"
 
@@ -73,12 +75,12 @@ rule merge_index:
         shards=lambda wc: shard_files("index/{dataset}/{shard}.parquet", wc.dataset),
     output:
         "index/{dataset}.parquet",
-    params:
-        manifest=manifest_digest,
-        root=lambda wc: f"{DATA}/{wc.dataset}",
     log:
         "logs/merge_index/{dataset}.log",
     benchmark:
         "logs/merge_index/{dataset}.benchmark.tsv"
+    params:
+        manifest=manifest_digest,
+        root=lambda wc: f"{DATA}/{wc.dataset}",
     script:
         "../workflow_scripts/merge_index.py"

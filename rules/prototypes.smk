@@ -38,14 +38,14 @@ rule select_composition:
         unpack(select_composition_inputs),
     output:
         "prototypes/{run}/composition.json",
-    params:
-        grid=config["compose"]["grid"],
-        folds=config["compose"]["folds"],
-        seed=config["compose"]["seed"],
     log:
         "logs/select_composition/{run}.log",
     benchmark:
         "logs/select_composition/{run}.benchmark.tsv"
+    params:
+        grid=config["compose"]["grid"],
+        folds=config["compose"]["folds"],
+        seed=config["compose"]["seed"],
     script:
         "../workflow_scripts/select_composition.py"
 
@@ -75,12 +75,12 @@ rule compose_prototypes:
         unpack(compose_inputs),
     output:
         "prototypes/{run}/{target}_{seen}_{unseen}.h5",
-    params:
-        fixed=fixed_composition(),
-        capacity=config["compose"]["capacity"],
     log:
         "logs/compose_prototypes/{run}/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/compose_prototypes/{run}/{target}_{seen}_{unseen}.benchmark.tsv"
+    params:
+        fixed=fixed_composition(),
+        capacity=config["compose"]["capacity"],
     script:
         "../workflow_scripts/compose_prototypes.py"

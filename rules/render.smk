@@ -3,6 +3,10 @@ rule render_synthetic:
     output:
         videos=directory(f"{DATA}/{{dataset}}/videos"),
         annotations=f"{DATA}/{{dataset}}/annotations.csv",
+    log:
+        "logs/render_synthetic/{dataset}.log",
+    benchmark:
+        "logs/render_synthetic/{dataset}.benchmark.tsv"
     wildcard_constraints:
         dataset="|".join(RENDERED),
     params:
@@ -12,9 +16,5 @@ rule render_synthetic:
         frames=config["synthetic"]["frames"],
         size=config["synthetic"]["size"],
         fps=config["synthetic"]["fps"],
-    log:
-        "logs/render_synthetic/{dataset}.log",
-    benchmark:
-        "logs/render_synthetic/{dataset}.benchmark.tsv"
     script:
         "../workflow_scripts/render_synthetic.py"

@@ -29,19 +29,26 @@ def provenance(wildcards):
         "overlap": config["overlap"],
         "embedding_spec": embedding_spec(settings["embedding"]),
         # How the cache is cut into shards, or compressed when raw, does not change a result.
-        "decode": {d: {k: v for k, v in decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
-                   for d in datasets},
+        "decode": {
+            d: {k: v for k, v in decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
+            for d in datasets
+        },
         "seen_prototypes": config["seen_prototypes"],
         # The rendering of this result's own datasets (not of the other rendered worlds).
-        "synthetic": {**{k: v for k, v in config["synthetic"].items() if k != "videos_per_class"},
-                      "videos_per_class": {d: config["synthetic"]["videos_per_class"][d]
-                                           for d in datasets if d in RENDERED}}
-        if set(datasets) & set(RENDERED) else None,
+        "synthetic": (
+            {
+                **{k: v for k, v in config["synthetic"].items() if k != "videos_per_class"},
+                "videos_per_class": {d: config["synthetic"]["videos_per_class"][d] for d in datasets if d in RENDERED},
+            }
+            if set(datasets) & set(RENDERED)
+            else None
+        ),
         "splits": config["splits"],
         "compose": config["compose"],
         # Only for methods that read descriptions: the other results keep their config as it was.
-        **({"descriptions": config["descriptions"]}
-           if "class_phrases" in method_spec(settings["method"]).needs else {}),
+        **(
+            {"descriptions": config["descriptions"]} if "class_phrases" in method_spec(settings["method"]).needs else {}
+        ),
         **({"objects": config["objects"]} if settings["model"].get("objects") else {}),
     }
 
@@ -53,13 +60,13 @@ rule score_splits:
     output:
         json="results/{run}/{target}_{seen}_{unseen}.json",
         confusion="results/{run}/{target}_{seen}_{unseen}.confusion.h5",
-    params:
-        tau=config["overlap"]["tau"],
-        config=provenance,
     log:
         "logs/score_splits/{run}/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/score_splits/{run}/{target}_{seen}_{unseen}.benchmark.tsv"
+    params:
+        tau=config["overlap"]["tau"],
+        config=provenance,
     script:
         "../workflow_scripts/score_splits.py"
 
@@ -68,9 +75,10 @@ def default_run_result(wildcards):
     run = config["default_run"].get(wildcards.target)
     if run is None:
         manifest(wildcards.target)  # an unknown dataset is named first
-        stop(f"no default run for target '{wildcards.target}': add it under default_run in config.yaml, "
-             f"or ask for results/<run>/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json.\n"
-             + valid_targets())
+        stop(
+            f"no default run for target '{wildcards.target}': add it under default_run in config.yaml, "
+            f"or ask for results/<run>/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json.\n" + valid_targets()
+        )
     check_protocol(wildcards)
     return f"results/{run}/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json"
 
@@ -87,7 +95,6 @@ rule default_result:
         "logs/default_result/{target}_{seen}_{unseen}.benchmark.tsv"
     run:
         import shutil
-
         from zsar.io import atomic_output
 
         with atomic_output(output[0]) as tmp:
@@ -103,8 +110,11 @@ def protocols(target):
 rule tabulate_run:
     """results/{run}/summary.csv: every target and protocol of a run, a row per path and variant."""
     input:
-        lambda wc: [f"results/{wc.run}/{target}_{protocol}.json"
-                    for target in run_settings(wc.run)["targets"] for protocol in protocols(target)],
+        lambda wc: [
+            f"results/{wc.run}/{target}_{protocol}.json"
+            for target in run_settings(wc.run)["targets"]
+            for protocol in protocols(target)
+        ],
     output:
         "results/{run}/summary.csv",
     log:
@@ -132,7 +142,6 @@ rule tabulate:
         "logs/tabulate/all.benchmark.tsv"
     run:
         import pandas as pd
-
         from zsar.io import atomic_output
         from zsar.summary import papers_layout
 

@@ -2,13 +2,13 @@ rule embed_classes:
     """Class names to L2-normalised mean word vectors."""
     output:
         "semantic/{embedding}/{dataset}.h5",
-    params:
-        manifest=manifest_digest,
-        embedding=lambda wc: embedding_spec(wc.embedding),
     log:
         "logs/embed_classes/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_classes/{embedding}/{dataset}.benchmark.tsv"
+    params:
+        manifest=manifest_digest,
+        embedding=lambda wc: embedding_spec(wc.embedding),
     script:
         "../workflow_scripts/embed_classes.py"
 
@@ -21,13 +21,13 @@ rule filter_overlap:
     output:
         table="semantic/{embedding}/{source}_minus_{targets}.tsv",
         plot="semantic/{embedding}/{source}_minus_{targets}.png",
-    params:
-        tau=config["overlap"]["tau"],
-        targets=lambda wc: wc.targets.split("_"),
     log:
         "logs/filter_overlap/{embedding}/{source}_minus_{targets}.log",
     benchmark:
         "logs/filter_overlap/{embedding}/{source}_minus_{targets}.benchmark.tsv"
+    params:
+        tau=config["overlap"]["tau"],
+        targets=lambda wc: wc.targets.split("_"),
     script:
         "../workflow_scripts/filter_overlap.py"
 
@@ -49,13 +49,13 @@ rule atomic_actions:
         unpack(description_files),
     output:
         "semantic/atomic/{dataset}.tsv",
-    params:
-        manifest=lambda wc: manifest_digest(wc, descriptions=True),
-        parser=config["descriptions"]["parser"],
     log:
         "logs/atomic_actions/{dataset}.log",
     benchmark:
         "logs/atomic_actions/{dataset}.benchmark.tsv"
+    params:
+        manifest=lambda wc: manifest_digest(wc, descriptions=True),
+        parser=config["descriptions"]["parser"],
     script:
         "../workflow_scripts/atomic_actions.py"
 
@@ -66,12 +66,12 @@ rule embed_phrases:
         "semantic/atomic/{dataset}.tsv",
     output:
         "semantic/{embedding}/{dataset}_phrases.h5",
-    params:
-        embedding=lambda wc: embedding_spec(wc.embedding),
     log:
         "logs/embed_phrases/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_phrases/{embedding}/{dataset}.benchmark.tsv"
+    params:
+        embedding=lambda wc: embedding_spec(wc.embedding),
     script:
         "../workflow_scripts/embed_phrases.py"
 
@@ -83,14 +83,14 @@ rule phrase_states:
         "semantic/atomic/{dataset}.tsv",
     output:
         "semantic/{embedding}/{dataset}_phrases_top{layers}.h5",
-    wildcard_constraints:
-        layers=r"[1-9]\d*",
-    params:
-        embedding=lambda wc: embedding_spec(wc.embedding),
     log:
         "logs/phrase_states/{embedding}/{dataset}_top{layers}.log",
     benchmark:
         "logs/phrase_states/{embedding}/{dataset}_top{layers}.benchmark.tsv"
+    wildcard_constraints:
+        layers=r"[1-9]\d*",
+    params:
+        embedding=lambda wc: embedding_spec(wc.embedding),
     script:
         "../workflow_scripts/phrase_states.py"
 
@@ -103,9 +103,11 @@ def objects_file(wildcards):
         return os.path.expanduser(files[wildcards.dataset])
     if wildcards.dataset in RENDERED:
         return f"{DATA}/{wildcards.dataset}/objects.tsv"
-    stop(f"dataset '{wildcards.dataset}' has no object names per video: set objects.files.{wildcards.dataset} in "
-         "config.yaml to a TSV (video_id, object names separated by ';') from your detector (README, "
-         "\"JigsawNet's object branch\"), or set the run's model.objects to false")
+    stop(
+        f"dataset '{wildcards.dataset}' has no object names per video: set objects.files.{wildcards.dataset} in "
+        "config.yaml to a TSV (video_id, object names separated by ';') from your detector (README, "
+        "\"JigsawNet's object branch\"), or set the run's model.objects to false"
+    )
 
 
 rule simulate_objects:
@@ -115,16 +117,16 @@ rule simulate_objects:
         f"{DATA}/{{dataset}}/annotations.csv",
     output:
         f"{DATA}/{{dataset}}/objects.tsv",
+    log:
+        "logs/simulate_objects/{dataset}.log",
+    benchmark:
+        "logs/simulate_objects/{dataset}.benchmark.tsv"
     wildcard_constraints:
         dataset="|".join(RENDERED),
     params:
         manifest=manifest_digest,
         error_rate=config["objects"]["synthetic_error_rate"],
         seed=config["synthetic"]["seed"],
-    log:
-        "logs/simulate_objects/{dataset}.log",
-    benchmark:
-        "logs/simulate_objects/{dataset}.benchmark.tsv"
     script:
         "../workflow_scripts/simulate_objects.py"
 
@@ -136,11 +138,11 @@ rule embed_objects:
         objects=objects_file,
     output:
         "semantic/{embedding}/{dataset}_objects.h5",
-    params:
-        embedding=lambda wc: embedding_spec(wc.embedding),
     log:
         "logs/embed_objects/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_objects/{embedding}/{dataset}.benchmark.tsv"
+    params:
+        embedding=lambda wc: embedding_spec(wc.embedding),
     script:
         "../workflow_scripts/embed_objects.py"

@@ -2,13 +2,13 @@ rule make_splits:
     """Seeded random class splits of a target (0/50), or all its classes (0/100)."""
     output:
         "splits/{target}_{seen}_{unseen}.json",
-    params:
-        manifest=lambda wc: check_protocol(wc) or manifest_digest(wc, "target"),
-        n_splits=config["splits"]["count"],
-        seed=config["splits"]["seed"],
     log:
         "logs/make_splits/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/make_splits/{target}_{seen}_{unseen}.benchmark.tsv"
+    params:
+        manifest=lambda wc: check_protocol(wc) or manifest_digest(wc, "target"),
+        n_splits=config["splits"]["count"],
+        seed=config["splits"]["seed"],
     script:
         "../workflow_scripts/make_splits.py"

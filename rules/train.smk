@@ -9,14 +9,14 @@ rule training_inputs:
     """
     output:
         "models/{run}/inputs.json",
-    params:
-        settings=lambda wc: {key: value for key, value in run_settings(wc.run).items() if key != "resources"},
-        seed=config["seed"],
-        frames=lambda wc: frames_identity(run_settings(wc.run)["source"]),
     log:
         "logs/training_inputs/{run}.log",
     benchmark:
         "logs/training_inputs/{run}.benchmark.tsv"
+    params:
+        settings=lambda wc: {key: value for key, value in run_settings(wc.run).items() if key != "resources"},
+        seed=config["seed"],
+        frames=lambda wc: frames_identity(run_settings(wc.run)["source"]),
     run:
         from zsar.io import write_json
 
@@ -45,6 +45,16 @@ rule train_model:
         model="models/{run}/model.pt",
         history="models/{run}/history.csv",
         info="models/{run}/model.json",
+    log:
+        "logs/train_model/{run}.log",
+    benchmark:
+        "logs/train_model/{run}.benchmark.tsv"
+    threads: 8  # Snakemake caps this at --cores
+    resources:
+        # From runs.<run>.resources; cluster profiles turn gpu into a GPU request and partition.
+        gpu=lambda wc: run_settings(wc.run)["resources"]["gpu"],
+        mem_mb=lambda wc: run_settings(wc.run)["resources"]["mem_mb"],
+        runtime=lambda wc: run_settings(wc.run)["resources"]["runtime"],
     params:
         method=lambda wc: run_settings(wc.run)["method"],
         model=lambda wc: run_settings(wc.run)["model"],
@@ -53,15 +63,5 @@ rule train_model:
         seed=config["seed"],
         # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
         checkpoint="models/{run}/checkpoint.pt",
-    threads: 8  # Snakemake caps this at --cores
-    resources:
-        # From runs.<run>.resources; cluster profiles turn gpu into a GPU request and partition.
-        gpu=lambda wc: run_settings(wc.run)["resources"]["gpu"],
-        mem_mb=lambda wc: run_settings(wc.run)["resources"]["mem_mb"],
-        runtime=lambda wc: run_settings(wc.run)["resources"]["runtime"],
-    log:
-        "logs/train_model/{run}.log",
-    benchmark:
-        "logs/train_model/{run}.benchmark.tsv"
     script:
         "../workflow_scripts/train_model.py"
