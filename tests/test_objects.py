@@ -4,7 +4,7 @@ their embedding as the object branch reads them."""
 import numpy as np
 import pytest
 
-from zsar.objects import (VideoObjects, check_coverage, embed_objects, read_objects, read_video_objects, simulate_detections,
+from zsar.objects import (VideoObjects, embed_objects, read_objects, read_video_objects, simulate_detections,
                           write_objects, write_video_objects)
 
 
@@ -69,11 +69,8 @@ def test_a_videos_object_vector_is_the_unit_mean_of_its_names(tmp_path):
     assert other.digest != stored.digest
 
 
-def test_objects_of_other_videos_than_the_training_ones_are_an_error():
+def test_coverage_counts_the_videos_with_objects_and_an_empty_file_is_an_error():
     embedded, _ = embed_objects({"x1": ["ball"], "x2": ["box"]}, SPEC, FakeEncoder())
-    assert check_coverage(embedded, ["x1", "v1", "v2"], "training videos") == "1 of 3 training videos have objects"
-    with pytest.raises(ValueError, match=r"none of the 2 training videos has objects in the objects file "
-                                         r"\(first: 'v1'; the file's first: 'x1'\)"):
-        check_coverage(embedded, ["v1", "v2"], "training videos")
+    assert embedded.coverage(["x1", "v1", "v2"]) == 1 and embedded.coverage(["v1"]) == 0
     with pytest.raises(ValueError, match=r"objects.tsv: lists no videos"):
         embed_objects({}, SPEC, FakeEncoder(), where="objects.tsv")

@@ -219,3 +219,18 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
     assert projected.shape == (5, 8) and np.allclose(np.linalg.norm(projected, axis=1), 1, atol=1e-5)
     with pytest.raises(ValueError, match="needs the phrases' states"):
         project_phrases(tmp_path / "model.pt", phrases["embeddings"])
+
+
+def test_objects_of_other_videos_than_the_training_ones_are_an_error(videos, tmp_path):
+    from zsar.objects import VideoObjects
+    from zsar.training import train
+
+    objects = VideoObjects(["ball"], np.ones((1, 16), np.float32), ["x1"], np.array([0, 1]), np.array([0]))
+    args = arguments(videos, tmp_path, "jigsaw", epochs=1)
+    args["model_cfg"] = {**args["model_cfg"], "objects": True}
+    with pytest.raises(ValueError, match=r"none of the 24 training videos has objects in the objects file "
+                                         r"\(first: '.+'; the file's first: 'x1'\)"):
+        train(**args | {"objects": objects, "log": lambda m: None})
+    with pytest.raises(ValueError, match="with model.objects needs the source videos' objects"):
+        train(**args | {"log": lambda m: None})
+    assert not (tmp_path / "model.pt").exists()

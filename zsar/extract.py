@@ -65,13 +65,8 @@ def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int
     torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = load_model(model_path).to(device)
-    if objects is not None:
-        from zsar.objects import check_coverage
-
-        try:
-            log(check_coverage(objects, videos["video_id"], "videos"))
-        except ValueError as error:  # a shard may have none; training checked the file
-            log(f"warning: {error}")
+    if objects is not None:  # training checked that the file is this dataset's
+        log(f"{objects.coverage(videos['video_id'])} of {len(videos)} videos have objects")
     log(f"embedding {len(videos)} videos x {n_clips} clips on {device}"
         f"{' (float16 autocast)' if device.type == 'cuda' else f' ({threads} threads)'}, batch {batch_size}, "
         f"{workers} loader workers")

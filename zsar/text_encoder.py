@@ -54,9 +54,11 @@ def cut_encoder(phrases: list[str], spec: dict, layers: int, model=None) -> dict
     distinct = list(dict.fromkeys(phrases))
     tokens = transformer.tokenizer(distinct, padding=True, truncation=True,
                                    max_length=getattr(model, "max_seq_length", None) or 256, return_tensors="pt")
-    with torch.no_grad():
-        out = bert(**tokens, output_hidden_states=True)
-    states = out.hidden_states[total - layers].float().numpy()
+    with torch.no_grad():  # in chunks: every layer's states of all phrases at once would not be small
+        states = np.concatenate([
+            bert(**{k: v[lo:lo + 256] for k, v in tokens.items()}, output_hidden_states=True)
+            .hidden_states[total - layers].float().numpy()
+            for lo in range(0, len(distinct), 256)])
     mask = tokens["attention_mask"].bool().numpy()
     row = {p: k for k, p in enumerate(distinct)}
     rows = [row[p] for p in phrases]
@@ -103,6 +105,12 @@ def read_phrase_states(path, phrases: dict | None = None) -> dict:
         raise ValueError(f"{path} holds other phrases than the phrases file beside it: delete it and run "
                          "snakemake again")
     return out
+
+
+def top_config(config: dict, weights: dict) -> dict:
+    """EncoderTop's whole config: a states file's (layers, heads, eps) with the sizes its weights have."""
+    intermediate, hidden = np.shape(weights["0.intermediate.dense.weight"])
+    return {**config, "hidden": int(hidden), "intermediate": int(intermediate)}
 
 
 def hf_to_top(weights: dict) -> dict:
@@ -153,8 +161,7 @@ class EncoderTop(nn.Module):
     @classmethod
     def from_weights(cls, config: dict, weights: dict) -> EncoderTop:
         """Pretrained: from a states file's config and weights."""
-        intermediate, hidden = np.shape(weights["0.intermediate.dense.weight"])
-        top = cls({**config, "hidden": int(hidden), "intermediate": int(intermediate)})
+        top = cls(top_config(config, weights))
         top.load_state_dict(hf_to_top(weights))
         return top
 

@@ -150,9 +150,13 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
     if not model_cfg.get("objects"):
         objects = None
     else:
-        from zsar.objects import check_coverage
-
-        log(check_coverage(objects, train_videos["video_id"], "training videos"))
+        covered = objects.coverage(train_videos["video_id"])
+        if not covered:
+            raise ValueError(f"none of the {len(train_videos)} training videos has objects in the objects file "
+                             f"(first: {train_videos['video_id'].iloc[0]!r}; the file's first: "
+                             f"{objects.video_ids[0]!r}): its first column must be the video_id of "
+                             "index/{dataset}.parquet")
+        log(f"{covered} of {len(train_videos)} training videos have objects")
     job = Job(method, train_videos, val_videos, class_names,
               {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, clip_cfg,
               seed, threads, model_path, history_path,

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsar.models import create_r2plus1d
-from zsar.text_encoder import EncoderTop, hf_to_top
+from zsar.text_encoder import EncoderTop, hf_to_top, top_config
 from zsar.scoring import alignment_scores
 from zsar.training import Phase, count_correct, validation_embeddings
 
@@ -379,13 +379,11 @@ def training_phrases(class_names: list[str], phrases: dict) -> dict:
            "class": np.array([index[phrases["class"][k]] for k in rows]), "atomic": compact,
            "n_atomic": int(compact.max()) + 1}
     if "states" in phrases:
-        texts = [phrases["phrase"][k] for k in rows]
-        distinct = list(dict.fromkeys(texts))
-        first = {text: rows[texts.index(text)] for text in distinct}
-        out["states"] = np.asarray(phrases["states"], dtype=np.float32)[[first[t] for t in distinct]]
-        out["mask"] = np.asarray(phrases["mask"], dtype=bool)[[first[t] for t in distinct]]
-        position = {text: j for j, text in enumerate(distinct)}
-        out["state_rows"] = np.array([position[t] for t in texts])
+        _, first, out["state_rows"] = np.unique([phrases["phrase"][k] for k in rows], return_index=True,
+                                                return_inverse=True)
+        distinct = np.asarray(rows)[first]
+        out["states"] = np.asarray(phrases["states"], dtype=np.float32)[distinct]
+        out["mask"] = np.asarray(phrases["mask"], dtype=bool)[distinct]
     return out
 
 
@@ -419,8 +417,7 @@ class Training:
                 raise ValueError(f"the phrase states enter the top {given['text_top']['layers']} layers, but "
                                  f"model.text_layers is {self.text_layers}")
             self.pretrained = given["text_weights"]
-            top = EncoderTop.from_weights(given["text_top"], self.pretrained)
-            self.text_top = top.config
+            self.text_top = top_config(given["text_top"], self.pretrained)
         self.phases = [Phase("train", train_cfg["epochs"], select=True)]
 
     def _architecture(self) -> dict:
