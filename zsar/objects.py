@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from zsar.io import read_list_tsv
+from zsar.metrics import unit
 
 COLUMNS = ["video_id", "objects"]
 SEPARATOR = ";"
@@ -102,15 +103,7 @@ class VideoObjects:
         k = self._row.get(video_id)
         if k is None:
             return np.zeros(self.dim, np.float32), False
-        mean = self.name_vectors[self.name_ids[self.offsets[k]:self.offsets[k + 1]]].mean(axis=0)
-        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32), True
-
-    def vectors(self, video_ids: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(k, dim) float32 vectors and (k,) bool presence of several videos."""
-        pairs = [self.vector(v) for v in video_ids]
-        if not pairs:
-            return np.zeros((0, self.dim), np.float32), np.zeros(0, bool)
-        return np.stack([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        return unit(self.name_vectors[self.name_ids[self.offsets[k]:self.offsets[k + 1]]].mean(axis=0)), True
 
     def coverage(self, video_ids: Iterable[str]) -> int:
         """How many of `video_ids` have objects."""
