@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from zsar.semantics import embed_phrases, load_sentence_model
-from zsar.text_encoder import EncoderTop, cut_encoder, read_phrase_states, write_phrase_states
+from zsar.text_encoder import EncoderTop, cut_encoder, mean_pooled, read_phrase_states, write_phrase_states
 
 SPEC = {"kind": "minilm"}
 # Of several lengths, so that padding and its mask matter; one phrase twice (two classes share it).
@@ -40,3 +40,13 @@ def test_states_of_other_phrases_are_refused(encoder, tmp_path):
     assert states["config"]["layers"] == 1 and len(states["states"]) == 5
     with pytest.raises(ValueError, match="other phrases than the phrases file"):
         read_phrase_states(tmp_path / "top1.h5", {"class": table["class"].tolist(), "phrase": PHRASES[::-1]})
+
+
+def test_only_a_mean_pooled_encoder_can_have_its_top_layers_rebuilt(encoder):
+    class Pooling:  # as sentence-transformers names the module
+        def __init__(self, mode):
+            self.pooling_mode = mode
+
+    assert mean_pooled(encoder)  # all-MiniLM-L6-v2
+    assert not mean_pooled([object(), Pooling("cls")]) and not mean_pooled([object()])
+    assert mean_pooled([object(), Pooling("mean")])

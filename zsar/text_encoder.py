@@ -26,6 +26,16 @@ from torch import nn
 _ATTENTION = ("attention.self.query", "attention.self.key", "attention.self.value")
 
 
+def mean_pooled(model) -> bool:
+    """Whether a SentenceTransformer pools by the mean over tokens (EncoderTop's pooling): its Pooling
+    module says so (`pooling_mode`, or `pooling_mode_mean_tokens` in older sentence-transformers)."""
+    pooling = [m for m in model if type(m).__name__ == "Pooling"]
+    if not pooling:
+        return False
+    mode = getattr(pooling[0], "pooling_mode", None)
+    return mode == "mean" if mode is not None else getattr(pooling[0], "pooling_mode_mean_tokens", False) is True
+
+
 def cut_encoder(phrases: list[str], spec: dict, layers: int, model=None) -> dict:
     """The frozen part of the sentence encoder applied to `phrases`, and the weights of the part above.
 
@@ -42,9 +52,7 @@ def cut_encoder(phrases: list[str], spec: dict, layers: int, model=None) -> dict
     transformer = model[0]
     bert = transformer.auto_model
     config = bert.config
-    pooling = [m for m in model if type(m).__name__ == "Pooling"]
-    if not hasattr(bert, "encoder") or getattr(config, "hidden_act", None) != "gelu" or \
-            (pooling and getattr(pooling[0], "pooling_mode_mean_tokens", True) is not True):
+    if not hasattr(bert, "encoder") or getattr(config, "hidden_act", None) != "gelu" or not mean_pooled(model):
         raise ValueError("model.text_layers supports BERT encoders with GELU layers and mean pooling "
                          "(all-MiniLM-L6-v2, BERT-base); this encoder is not one: set model.text_layers to 0")
     total = config.num_hidden_layers
