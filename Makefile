@@ -27,4 +27,4 @@ $(VENV)/.installed: requirements.txt requirements-parser.txt pyproject.toml
 
 # Removes every pipeline artefact (all are reproducible); keeps the environment.
 clean-results:
-	rm -rf data/synthetic data/synthkinetics index semantic clips models features prototypes splits results logs
+	rm -rf data/synthetic data/synthkinetics index semantic clips models features prototypes splits results logs plots report.html

@@ -32,6 +32,9 @@ configfile: "config.yaml"
 validate(config, "config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/render.smk"
 include: "rules/index.smk"
@@ -42,9 +45,11 @@ include: "rules/extract.smk"
 include: "rules/splits.smk"
 include: "rules/prototypes.smk"
 include: "rules/score.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         config["all_targets"],
+        report_figures(),

@@ -34,7 +34,7 @@ wildcard_constraints:
 @cache
 def manifest(dataset):
     try:
-        return load_manifest(dataset, MANIFESTS)
+        return load_manifest(dataset, MANIFESTS, DATA)  # DATA: where a classes_file lies
     except ValueError as error:
         stop(str(error))
 
@@ -336,3 +336,48 @@ def check_protocol(wildcards):
 
 
 check_config_names()
+
+
+# ---- the report (rules/report.smk) --------------------------------------------------------------
+
+
+def report_results():
+    """(run, target, protocol) of every result that the report shows: config's summary_runs."""
+    return [
+        (run, target, protocol)
+        for run in config["summary_runs"]
+        for target in run_settings(run)["targets"]
+        for protocol in protocols(target)
+    ]
+
+
+def report_figures():
+    """Every figure and table of the report; the default target builds them."""
+    runs = config["summary_runs"]
+    datasets = sorted({d for run in runs for d in [run_settings(run)["source"], *run_settings(run)["targets"]]})
+    overlap = sorted({overlap_table(run).replace("semantic/", "plots/overlap/") for run in runs})
+    return [
+        "plots/results.png",
+        "plots/results.html",
+        *[path.replace(".tsv", suffix) for path in overlap for suffix in ("_distances.png", "_map.png")],
+        *[f"plots/{run}/training.png" for run in runs],
+        *[
+            f"plots/{run}/{target}_{protocol}_{figure}"
+            for run, target, protocol in report_results()
+            for figure in ("per_class.png", "confusion.png", "distance.png", "prototypes.png", "hubness.png")
+        ],
+        *[f"plots/{run}/{target}_{protocol}_composition.html" for run, target, protocol in report_results()],
+        *[f"plots/data/{dataset}.html" for dataset in datasets],
+    ]
+
+
+def plot_classes_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    embedding = settings["embedding"]
+    return {
+        "result": "results/{run}/{target}_{seen}_{unseen}.json",
+        "confusion": "results/{run}/{target}_{seen}_{unseen}.confusion.h5",
+        "overlap": overlap_table(wildcards.run),
+        "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
+        "target_vectors": f"semantic/{embedding}/{wildcards.target}.h5",
+    }

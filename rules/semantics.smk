@@ -20,7 +20,6 @@ rule filter_overlap:
         targets=lambda wc: expand("semantic/{{embedding}}/{t}.h5", t=wc.targets.split("_")),
     output:
         table="semantic/{embedding}/{source}_minus_{targets}.tsv",
-        plot="semantic/{embedding}/{source}_minus_{targets}.png",
     log:
         "logs/filter_overlap/{embedding}/{source}_minus_{targets}.log",
     benchmark:

@@ -3,7 +3,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.io import atomic_output
-from zsar.semantics import check_enough_kept, filter_overlap, plot_overlap, read_class_embedding
+from zsar.semantics import check_enough_kept, filter_overlap, read_class_embedding
 
 targets = {name: read_class_embedding(path) for name, path in zip(snakemake.params.targets, snakemake.input.targets)}
 table = filter_overlap(read_class_embedding(snakemake.input.source), targets, snakemake.params.tau)
@@ -13,9 +13,6 @@ except ValueError as error:
     sys.exit(f"zsar: {error}")
 with atomic_output(snakemake.output.table) as tmp:
     table.to_csv(tmp, sep="\t", index=False)
-source = snakemake.wildcards.source
-plot_overlap(table, snakemake.params.tau, f"{source} vs {' + '.join(targets)} ({snakemake.wildcards.embedding})",
-             snakemake.output.plot)
 removed = table[~table["kept"]]
 print(f"kept {int(table['kept'].sum())} of {len(table)} source classes (tau {snakemake.params.tau})", file=sys.stderr)
 for row in removed.itertuples():

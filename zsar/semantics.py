@@ -354,31 +354,6 @@ def check_enough_kept(table: pd.DataFrame, tau: float, source: str, targets: lis
         )
 
 
-def plot_overlap(table: pd.DataFrame, tau: float, title: str, path) -> None:
-    """Every source class's distance to its nearest target class, sorted (E2E paper, Fig. 3)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from zsar.io import atomic_output
-
-    distances = np.sort(table["distance"].to_numpy())
-    removed = int((~table["kept"]).sum())
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=120)
-    ax.plot(np.arange(len(distances)), distances, lw=1.5)
-    ax.axhline(tau, color="tab:red", ls="--", lw=1, label=f"tau = {tau}: {removed} removed, {len(distances) - removed} kept")
-    ax.set_xlabel("source classes, sorted by distance")
-    ax.set_ylabel("cosine distance to nearest target class")
-    ax.set_title(title, fontsize=10)
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-
-
 def kept_classes(overlap_tsv) -> list[str]:
     table = pd.read_csv(overlap_tsv, sep="\t")
     return table.loc[table["kept"], "source_class"].tolist()
