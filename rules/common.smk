@@ -381,3 +381,227 @@ def plot_classes_inputs(wildcards):
         "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
         "target_vectors": f"semantic/{embedding}/{wildcards.target}.h5",
     }
+
+
+# ---- rules/index.smk -------------------------------------------------------
+
+
+def index_inputs(wildcards):
+    """The files the index is built from: rendered annotations, or the dataset's annotation files.
+
+    A downloaded dataset's video folders are not inputs (a folder's time changes with any file in
+    it); each video's size and time are, through the shard's `videos` parameter (shard_stamp).
+    """
+    if wildcards.dataset in RENDERED:
+        return {
+            "annotations": f"{DATA}/{wildcards.dataset}/annotations.csv",
+            "videos": f"{DATA}/{wildcards.dataset}/videos",
+        }
+    require_data([wildcards.dataset])
+    required = [f"{DATA}/{wildcards.dataset}/{rel}" for rel in manifest(wildcards.dataset)["required"]]
+    return {"annotations": [path for path in required if os.path.isfile(path)]}
+
+
+def listing_digest(wildcards):
+    """The `listed` parameter of list_videos: which files the annotations point to on disk.
+
+    Which folder and extension a video has is read from the disk (label folders with underscores,
+    .webm or .mkv), not from the annotation files alone, so a change there relists.
+    """
+    if wildcards.dataset in RENDERED:
+        return None
+    return table_digest(listing(wildcards.dataset), ["video_id", "path", "label", "split"])
+
+
+# ---- rules/semantics.smk ---------------------------------------------------
+
+
+def description_files(wildcards):
+    """A dataset's descriptions file (for manifests without descriptions) and corrections, if configured."""
+    settings = config["descriptions"]
+    files = {}
+    for key, name in (("files", "descriptions"), ("corrections", "corrections")):
+        if wildcards.dataset in settings[key]:
+            files[name] = os.path.expanduser(settings[key][wildcards.dataset])
+    return files
+
+
+def objects_file(wildcards):
+    """A dataset's object names per video: the user's file (objects.files), or the simulated
+    detections of a rendered dataset."""
+    files = config["objects"]["files"]
+    if wildcards.dataset in files:
+        return os.path.expanduser(files[wildcards.dataset])
+    if wildcards.dataset in RENDERED:
+        return f"{DATA}/{wildcards.dataset}/objects.tsv"
+    stop(
+        f"dataset '{wildcards.dataset}' has no object names per video: set objects.files.{wildcards.dataset} in "
+        "config.yaml to a TSV (video_id, object names separated by ';') from your detector (README, "
+        "\"JigsawNet's object branch\"), or set the run's model.objects to false"
+    )
+
+
+# ---- rules/train.smk -------------------------------------------------------
+
+
+def train_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    source = settings["source"]
+    return {
+        "inputs": "models/{run}/inputs.json",
+        # ancient: a cache re-cut into other shards, or recompressed, retrains nothing; inputs.json
+        # changes when a video or the frames do.
+        "clips": ancient(f"clips/{source}.parquet"),
+        **class_side(wildcards.run, source),
+        **video_objects(wildcards.run, source),
+        "overlap": overlap_table(wildcards.run),
+    }
+
+
+# ---- rules/extract.smk -----------------------------------------------------
+
+
+def extract_gpus(wildcards):
+    """One GPU when the run trains on GPUs (or extract.resources.gpu asks for more); cluster
+    profiles turn it into a GPU request and partition. Not a rerun trigger."""
+    trains_on_gpu = run_settings(wildcards.run)["resources"]["gpu"] > 0
+    return max(config["extract"]["resources"]["gpu"], 1 if trains_on_gpu else 0)
+
+
+def extract_resources():
+    r = config["extract"]["resources"]
+    return {"gpu": extract_gpus, "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
+
+
+def seen_inputs(wildcards):
+    source = run_settings(wildcards.run)["source"]
+    if wildcards.source != source:
+        stop(
+            f"features/{wildcards.run}/{wildcards.source}_seen: run '{wildcards.run}' trains on {source}, "
+            f"so its seen features are features/{wildcards.run}/{source}_seen.h5"
+        )
+    return {
+        "model": "models/{run}/model.pt",
+        "clips": "clips/{source}/{shard}.h5",
+        "catalogue": "clips/{source}.parquet",
+        "overlap": overlap_table(wildcards.run),
+        **video_objects(wildcards.run, source),
+    }
+
+
+# ---- rules/prototypes.smk --------------------------------------------------
+
+
+def seen_prototype_inputs(wildcards):
+    source = run_settings(wildcards.run)["source"]
+    return {
+        "features": f"features/{wildcards.run}/{source}_seen.h5",
+        "index": f"index/{source}.parquet",
+        "overlap": overlap_table(wildcards.run),
+    }
+
+
+def select_composition_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    source = settings["source"]
+    return {
+        "seen": "prototypes/{run}/seen.h5",
+        "features": f"features/{wildcards.run}/{source}_seen.h5",
+        "index": f"index/{source}.parquet",
+        "seen_vectors": f"semantic/{settings['embedding']}/{source}.h5",
+    }
+
+
+def compose_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    inputs = {
+        "seen": "prototypes/{run}/seen.h5",
+        "splits": "splits/{target}_{seen}_{unseen}.json",
+        "seen_vectors": f"semantic/{settings['embedding']}/{settings['source']}.h5",
+        "target_vectors": f"semantic/{settings['embedding']}/{wildcards.target}.h5",
+    }
+    if config["compose"]["select"] == "cv":
+        inputs["selection"] = "prototypes/{run}/composition.json"
+    return inputs
+
+
+def fixed_composition():
+    """compose.K, epsilon and d when they are not cross-validated (they are then not a rerun trigger)."""
+    c = config["compose"]
+    return {k: c[k] for k in ("K", "epsilon", "d")} if c["select"] == "fixed" else None
+
+
+# ---- rules/score.smk -------------------------------------------------------
+
+
+def score_inputs(wildcards):
+    settings = run_settings(wildcards.run)
+    check_protocol(wildcards)
+    require_data([settings["source"], wildcards.target])
+    embedding = settings["embedding"]
+    scored_by = method_spec(settings["method"]).scores
+    return {
+        **({"phrases": "features/{run}/{target}_phrases.h5"} if "alignment" in scored_by else {}),
+        "features": "features/{run}/{target}.h5",
+        "index": f"index/{wildcards.target}.parquet",
+        "prototypes": "prototypes/{run}/{target}_{seen}_{unseen}.h5",
+        "seen": "prototypes/{run}/seen.h5",
+        "splits": "splits/{target}_{seen}_{unseen}.json",
+        "vectors": f"semantic/{embedding}/{wildcards.target}.h5",
+        "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
+        "model": "models/{run}/model.json",
+    }
+
+
+def provenance(wildcards):
+    """Everything in config.yaml that this result depends on, recorded in the results JSON."""
+    settings = run_settings(wildcards.run)
+    datasets = [settings["source"], wildcards.target]
+    return {
+        "run": wildcards.run,
+        # What a job asks a cluster for does not change the result, so it must not rerun scoring.
+        **{k: v for k, v in settings.items() if k != "resources"},
+        "seed": config["seed"],
+        "overlap": config["overlap"],
+        "embedding_spec": embedding_spec(settings["embedding"]),
+        # How the cache is cut into shards, or compressed when raw, does not change a result.
+        "decode": {
+            d: {k: v for k, v in decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
+            for d in datasets
+        },
+        "seen_prototypes": config["seen_prototypes"],
+        # The rendering of this result's own datasets (not of the other rendered worlds).
+        "synthetic": (
+            {
+                **{k: v for k, v in config["synthetic"].items() if k != "videos_per_class"},
+                "videos_per_class": {d: config["synthetic"]["videos_per_class"][d] for d in datasets if d in RENDERED},
+            }
+            if set(datasets) & set(RENDERED)
+            else None
+        ),
+        "splits": config["splits"],
+        "compose": config["compose"],
+        # Only for methods that read descriptions: the other results keep their config as it was.
+        **(
+            {"descriptions": config["descriptions"]} if "class_phrases" in method_spec(settings["method"]).needs else {}
+        ),
+        **({"objects": config["objects"]} if settings["model"].get("objects") else {}),
+    }
+
+
+def default_run_result(wildcards):
+    run = config["default_run"].get(wildcards.target)
+    if run is None:
+        manifest(wildcards.target)  # an unknown dataset is named first
+        stop(
+            f"no default run for target '{wildcards.target}': add it under default_run in config.yaml, "
+            f"or ask for results/<run>/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json.\n{valid_targets()}"
+        )
+    check_protocol(wildcards)
+    return f"results/{run}/{wildcards.target}_{wildcards.seen}_{wildcards.unseen}.json"
+
+
+def protocols(target):
+    """The protocols tabulated for a target: its published splits if its manifest has them
+    (Kinetics-ZSAR: 60 validation / 160 test classes), else the configured 0/N (0/50 and 0/100)."""
+    return protocols_of(target)[-1:] if manifest(target).get("protocol_splits") else protocols_of(target)

@@ -8,6 +8,8 @@ rule check_data:
         "logs/check_data/{dataset}.log",
     benchmark:
         "logs/check_data/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
@@ -57,6 +59,8 @@ rule decode_clips:
         "logs/decode_clips/{dataset}/{shard}.log",
     benchmark:
         "logs/decode_clips/{dataset}/{shard}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         root=lambda wc: f"{DATA}/{wc.dataset}",
     script:
@@ -74,5 +78,7 @@ rule catalogue_clips:
         "logs/catalogue_clips/{dataset}.log",
     benchmark:
         "logs/catalogue_clips/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/catalogue_clips.py"

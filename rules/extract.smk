@@ -1,15 +1,3 @@
-def extract_gpus(wildcards):
-    """One GPU when the run trains on GPUs (or extract.resources.gpu asks for more); cluster
-    profiles turn it into a GPU request and partition. Not a rerun trigger."""
-    trains_on_gpu = run_settings(wildcards.run)["resources"]["gpu"] > 0
-    return max(config["extract"]["resources"]["gpu"], 1 if trains_on_gpu else 0)
-
-
-def extract_resources():
-    r = config["extract"]["resources"]
-    return {"gpu": extract_gpus, "mem_mb": r["mem_mb"], "runtime": r["runtime"]}
-
-
 rule extract_embeddings:
     """One embedding per video of a target shard: the mean over its test clips. A GPU job when the
     profile gives it one (float16 autocast there); the same code on the CPU."""
@@ -27,6 +15,8 @@ rule extract_embeddings:
         "logs/extract_embeddings/{run}/{dataset}/{shard}.log",
     benchmark:
         "logs/extract_embeddings/{run}/{dataset}/{shard}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     threads: config["extract"]["threads"]
     resources:
         **extract_resources(),
@@ -37,22 +27,6 @@ rule extract_embeddings:
         workers=config["extract"]["workers"],
     script:
         "../workflow_scripts/extract_embeddings.py"
-
-
-def seen_inputs(wildcards):
-    source = run_settings(wildcards.run)["source"]
-    if wildcards.source != source:
-        stop(
-            f"features/{wildcards.run}/{wildcards.source}_seen: run '{wildcards.run}' trains on {source}, "
-            f"so its seen features are features/{wildcards.run}/{source}_seen.h5"
-        )
-    return {
-        "model": "models/{run}/model.pt",
-        "clips": "clips/{source}/{shard}.h5",
-        "catalogue": "clips/{source}.parquet",
-        "overlap": overlap_table(wildcards.run),
-        **video_objects(wildcards.run, source),
-    }
 
 
 rule extract_seen:
@@ -66,6 +40,8 @@ rule extract_seen:
         "logs/extract_seen/{run}/{source}/{shard}.log",
     benchmark:
         "logs/extract_seen/{run}/{source}/{shard}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     threads: config["extract"]["threads"]
     resources:
         **extract_resources(),
@@ -91,6 +67,8 @@ rule extract_phrases:
         "logs/extract_phrases/{run}/{dataset}.log",
     benchmark:
         "logs/extract_phrases/{run}/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/extract_phrases.py"
 
@@ -107,5 +85,7 @@ rule merge_features:
         "logs/merge_features/{run}/{dataset}{part}.benchmark.tsv"
     wildcard_constraints:
         part="|_seen",
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/merge_features.py"

@@ -1,30 +1,3 @@
-def index_inputs(wildcards):
-    """The files the index is built from: rendered annotations, or the dataset's annotation files.
-
-    A downloaded dataset's video folders are not inputs (a folder's time changes with any file in
-    it); each video's size and time are, through the shard's `videos` parameter (shard_stamp).
-    """
-    if wildcards.dataset in RENDERED:
-        return {
-            "annotations": f"{DATA}/{wildcards.dataset}/annotations.csv",
-            "videos": f"{DATA}/{wildcards.dataset}/videos",
-        }
-    require_data([wildcards.dataset])
-    required = [f"{DATA}/{wildcards.dataset}/{rel}" for rel in manifest(wildcards.dataset)["required"]]
-    return {"annotations": [path for path in required if os.path.isfile(path)]}
-
-
-def listing_digest(wildcards):
-    """The `listed` parameter of list_videos: which files the annotations point to on disk.
-
-    Which folder and extension a video has is read from the disk (label folders with underscores,
-    .webm or .mkv), not from the annotation files alone, so a change there relists.
-    """
-    if wildcards.dataset in RENDERED:
-        return None
-    return table_digest(listing(wildcards.dataset), ["video_id", "path", "label", "split"])
-
-
 rule list_videos:
     """index/{dataset}/listed.parquet: the videos the annotation files list, read once for every
     index shard (Kinetics-700's annotations and folders take seconds to read)."""
@@ -36,6 +9,8 @@ rule list_videos:
         "logs/list_videos/{dataset}.log",
     benchmark:
         "logs/list_videos/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
@@ -56,6 +31,8 @@ rule index_videos:
         "logs/index_videos/{dataset}/{shard}.log",
     benchmark:
         "logs/index_videos/{dataset}/{shard}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     threads: 4  # probing runs in parallel; Snakemake caps this at --cores
     params:
         manifest=manifest_digest,
@@ -79,6 +56,8 @@ rule merge_index:
         "logs/merge_index/{dataset}.log",
     benchmark:
         "logs/merge_index/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",

@@ -9,6 +9,8 @@ rule render_synthetic:
         "logs/render_synthetic/{dataset}.benchmark.tsv"
     wildcard_constraints:
         dataset="|".join(RENDERED),
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
         videos_per_class=lambda wc: config["synthetic"]["videos_per_class"][wc.dataset],

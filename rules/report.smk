@@ -8,12 +8,18 @@ rule plot_results:
     input:
         lambda wc: [f"results/{run}/{target}_{protocol}.json" for run, target, protocol in report_results()],
     output:
-        figure=report("plots/results.png", caption="../report/results.rst", category="Results", labels={"item": "figure"}),
-        table=report("plots/results.html", caption="../report/results_table.rst", category="Results", labels={"item": "table"}),
+        figure=report(
+            "plots/results.png", caption="../report/results.rst", category="Results", labels={"item": "figure"}
+        ),
+        table=report(
+            "plots/results.html", caption="../report/results_table.rst", category="Results", labels={"item": "table"}
+        ),
     log:
         "logs/plot_results/all.log",
     benchmark:
         "logs/plot_results/all.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/plot_report.py"
 
@@ -41,6 +47,8 @@ rule plot_overlap:
         "logs/plot_overlap/{embedding}/{source}_minus_{targets}.log",
     benchmark:
         "logs/plot_overlap/{embedding}/{source}_minus_{targets}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         tau=config["overlap"]["tau"],
         targets=lambda wc: wc.targets.split("_"),
@@ -53,11 +61,15 @@ rule plot_training:
     input:
         "models/{run}/history.csv",
     output:
-        report("plots/{run}/training.png", caption="../report/training.rst", category="Training", labels={"run": "{run}"}),
+        report(
+            "plots/{run}/training.png", caption="../report/training.rst", category="Training", labels={"run": "{run}"}
+        ),
     log:
         "logs/plot_training/{run}.log",
     benchmark:
         "logs/plot_training/{run}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/plot_report.py"
 
@@ -92,6 +104,8 @@ rule plot_classes:
         "logs/plot_classes/{run}/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/plot_classes/{run}/{target}_{seen}_{unseen}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/plot_report.py"
 
@@ -129,6 +143,8 @@ rule plot_prototypes:
         "logs/plot_prototypes/{run}/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/plot_prototypes/{run}/{target}_{seen}_{unseen}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/plot_report.py"
 
@@ -139,10 +155,14 @@ rule plot_data:
         index="index/{dataset}.parquet",
         gate="index/{dataset}.gate.json",
     output:
-        report("plots/data/{dataset}.html", caption="../report/data.rst", category="Data", labels={"dataset": "{dataset}"}),
+        report(
+            "plots/data/{dataset}.html", caption="../report/data.rst", category="Data", labels={"dataset": "{dataset}"}
+        ),
     log:
         "logs/plot_data/{dataset}.log",
     benchmark:
         "logs/plot_data/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     script:
         "../workflow_scripts/plot_report.py"

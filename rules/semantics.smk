@@ -6,6 +6,8 @@ rule embed_classes:
         "logs/embed_classes/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_classes/{embedding}/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
         embedding=lambda wc: embedding_spec(wc.embedding),
@@ -24,21 +26,13 @@ rule filter_overlap:
         "logs/filter_overlap/{embedding}/{source}_minus_{targets}.log",
     benchmark:
         "logs/filter_overlap/{embedding}/{source}_minus_{targets}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         tau=config["overlap"]["tau"],
         targets=lambda wc: wc.targets.split("_"),
     script:
         "../workflow_scripts/filter_overlap.py"
-
-
-def description_files(wildcards):
-    """A dataset's descriptions file (for manifests without descriptions) and corrections, if configured."""
-    settings = config["descriptions"]
-    files = {}
-    for key, name in (("files", "descriptions"), ("corrections", "corrections")):
-        if wildcards.dataset in settings[key]:
-            files[name] = os.path.expanduser(settings[key][wildcards.dataset])
-    return files
 
 
 rule atomic_actions:
@@ -52,6 +46,8 @@ rule atomic_actions:
         "logs/atomic_actions/{dataset}.log",
     benchmark:
         "logs/atomic_actions/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=lambda wc: manifest_digest(wc, descriptions=True),
         parser=config["descriptions"]["parser"],
@@ -69,6 +65,8 @@ rule embed_phrases:
         "logs/embed_phrases/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_phrases/{embedding}/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         embedding=lambda wc: embedding_spec(wc.embedding),
     script:
@@ -88,25 +86,12 @@ rule phrase_states:
         "logs/phrase_states/{embedding}/{dataset}_top{layers}.benchmark.tsv"
     wildcard_constraints:
         layers=r"[1-9]\d*",
+    conda:
+        "../envs/zsar.yaml"
     params:
         embedding=lambda wc: embedding_spec(wc.embedding),
     script:
         "../workflow_scripts/phrase_states.py"
-
-
-def objects_file(wildcards):
-    """A dataset's object names per video: the user's file (objects.files), or the simulated
-    detections of a rendered dataset."""
-    files = config["objects"]["files"]
-    if wildcards.dataset in files:
-        return os.path.expanduser(files[wildcards.dataset])
-    if wildcards.dataset in RENDERED:
-        return f"{DATA}/{wildcards.dataset}/objects.tsv"
-    stop(
-        f"dataset '{wildcards.dataset}' has no object names per video: set objects.files.{wildcards.dataset} in "
-        "config.yaml to a TSV (video_id, object names separated by ';') from your detector (README, "
-        "\"JigsawNet's object branch\"), or set the run's model.objects to false"
-    )
 
 
 rule simulate_objects:
@@ -122,6 +107,8 @@ rule simulate_objects:
         "logs/simulate_objects/{dataset}.benchmark.tsv"
     wildcard_constraints:
         dataset="|".join(RENDERED),
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
         error_rate=config["objects"]["synthetic_error_rate"],
@@ -141,6 +128,8 @@ rule embed_objects:
         "logs/embed_objects/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_objects/{embedding}/{dataset}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         embedding=lambda wc: embedding_spec(wc.embedding),
     script:

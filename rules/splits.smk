@@ -6,6 +6,8 @@ rule make_splits:
         "logs/make_splits/{target}_{seen}_{unseen}.log",
     benchmark:
         "logs/make_splits/{target}_{seen}_{unseen}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     params:
         manifest=lambda wc: check_protocol(wc) or manifest_digest(wc, "target"),
         n_splits=config["splits"]["count"],

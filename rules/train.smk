@@ -23,20 +23,6 @@ rule training_inputs:
         write_json(output[0], {"settings": params.settings, "seed": params.seed, "frames": params.frames})
 
 
-def train_inputs(wildcards):
-    settings = run_settings(wildcards.run)
-    source = settings["source"]
-    return {
-        "inputs": "models/{run}/inputs.json",
-        # ancient: a cache re-cut into other shards, or recompressed, retrains nothing; inputs.json
-        # changes when a video or the frames do.
-        "clips": ancient(f"clips/{source}.parquet"),
-        **class_side(wildcards.run, source),
-        **video_objects(wildcards.run, source),
-        "overlap": overlap_table(wildcards.run),
-    }
-
-
 rule train_model:
     """Train the run's model on the kept source classes; keep the best epoch on held-out source videos."""
     input:
@@ -49,6 +35,8 @@ rule train_model:
         "logs/train_model/{run}.log",
     benchmark:
         "logs/train_model/{run}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
     threads: 8  # Snakemake caps this at --cores
     resources:
         # From runs.<run>.resources; cluster profiles turn gpu into a GPU request and partition.
