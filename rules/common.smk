@@ -359,6 +359,7 @@ def report_figures():
     return [
         "plots/results.png",
         "plots/results.html",
+        "plots/summary.html",
         *[path.replace(".tsv", suffix) for path in overlap for suffix in ("_distances.png", "_map.png")],
         *[f"plots/{run}/training.png" for run in runs],
         *[

@@ -6,13 +6,20 @@
 rule plot_results:
     """Top-1/top-5 of every summary run on every target and protocol, with the published numbers."""
     input:
-        lambda wc: [f"results/{run}/{target}_{protocol}.json" for run, target, protocol in report_results()],
+        results=lambda wc: [f"results/{run}/{target}_{protocol}.json" for run, target, protocol in report_results()],
+        summary="results/summary.csv",
     output:
         figure=report(
             "plots/results.png", caption="../report/results.rst", category="Results", labels={"item": "figure"}
         ),
         table=report(
             "plots/results.html", caption="../report/results_table.rst", category="Results", labels={"item": "table"}
+        ),
+        summary=report(
+            "plots/summary.html",
+            caption="../report/summary.rst",
+            category="Results",
+            labels={"item": "papers' layout"},
         ),
     log:
         "logs/plot_results/all.log",

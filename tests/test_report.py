@@ -36,7 +36,7 @@ def test_the_report_has_every_stage_with_its_figures_and_tables(report):
     def kinds(category):
         return sorted(r["mime_type"] for r in items(category).values())
 
-    assert kinds("Results") == ["image/png", "text/html"]
+    assert kinds("Results") == ["image/png", "text/html", "text/html"]  # figure, its numbers, summary.csv
     assert kinds("Overlap filter") == ["image/png"] * 2
     assert kinds("Training") == ["image/png"] * len(RUNS)
     # a subcategory per target and protocol; in each, accuracy per class and the confusion of every run
