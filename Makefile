@@ -1,16 +1,20 @@
 # The two commands of the README:
 #   make demo   set up (first time) and run the whole pipeline on the embedded synthetic world
 #   make test   set up (first time) and run the test suite
+#   make report after make demo: report.html, the results, figures and tables of every stage
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: demo test setup clean-results
+.PHONY: demo test report setup clean-results
 
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
 	@$(BIN)/python -m zsar.summary results/*/synthetic_0_50.json results/*/synthetic_0_100.json
+
+report: $(VENV)/.installed
+	$(BIN)/snakemake --report report.html
 
 test: $(VENV)/.installed
 	$(BIN)/pytest -ra
