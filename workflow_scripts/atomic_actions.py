@@ -6,7 +6,9 @@ from zsar.atomic import atomic_actions, descriptions_of, load_parser, read_corre
 from zsar.manifest import load_manifest, workflow_manifests
 
 dataset = snakemake.wildcards.dataset
-manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir))
+# The data root: where a classes_file lies (data_manifest/templates/custom.yaml).
+manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir),
+                         snakemake.config["data_root"])
 inputs = snakemake.input
 try:
     corrections = read_corrections(inputs.corrections) if "corrections" in inputs.keys() else {}

@@ -8,7 +8,9 @@ from zsar.io import read_parquet, write_json
 from zsar.manifest import class_names, load_manifest, workflow_manifests
 
 p = snakemake.params
-manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
+# The data root: where a classes_file lies (data_manifest/templates/custom.yaml).
+manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir),
+                         snakemake.config["data_root"])
 index = read_parquet(snakemake.input.index)
 splits = [None, "train"] if p.source else [None]
 message = None

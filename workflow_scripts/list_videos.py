@@ -7,7 +7,9 @@ from zsar.index import listed_videos
 from zsar.io import atomic_output
 from zsar.manifest import load_manifest, workflow_manifests
 
-manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
+# The data root: where a classes_file lies (data_manifest/templates/custom.yaml).
+manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir),
+                         snakemake.config["data_root"])
 listed, unknown = listed_videos(manifest, Path(snakemake.params.root))
 with atomic_output(snakemake.output[0]) as tmp:
     listed[["video_id", "path", "label", "split"]].to_parquet(tmp, index=False)

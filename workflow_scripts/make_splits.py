@@ -7,7 +7,10 @@ from zsar.splits import protocol_splits, write_splits
 
 target, seen, unseen = snakemake.wildcards.target, int(snakemake.wildcards.seen), int(snakemake.wildcards.unseen)
 # The DAG allows only configured protocols (rules/common.smk check_protocol).
-splits = protocol_splits(target, load_manifest(target, workflow_manifests(snakemake.scriptdir)), seen, unseen,
+# The data root: where a classes_file lies (data_manifest/templates/custom.yaml).
+manifest = load_manifest(target, workflow_manifests(snakemake.scriptdir),
+                         snakemake.config["data_root"])
+splits = protocol_splits(target, manifest, seen, unseen,
                          count=snakemake.params.n_splits, seed=snakemake.params.seed)
 write_splits(snakemake.output[0], splits)
 print(f"{len(splits['splits'])} splits of {splits['n_unseen']} unseen classes out of {splits['n_classes']}",

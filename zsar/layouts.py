@@ -24,20 +24,34 @@ Extensions. A manifest's `video_extensions` lists the extensions a video may hav
 preference (Kinetics: .mp4, .webm, .mkv, as YouTube downloaders write them). The Kinetics and
 ActivityNet readers pick the file on disk with one of them, the earliest listed when a video has
 several; a video with none keeps the first, so that the index reports it as a missing file.
+
+A dataset of the user's own (layout_kind `csv`) is any folder of videos with one annotations CSV
+(header path,label,split; paths relative to the dataset's folder) and a class list
+(zsar.manifest's `classes_file`). Its reader checks every row against the class list and the
+split names (SPLITS), and its video id is the path without its extension, with "/" written as
+"__" (a video id names an HDF5 dataset in the clip cache, where "/" would nest groups).
 """
 
 from __future__ import annotations
 
+import csv
+import difflib
 import json
 import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
+
+from zsar.manifest import class_names
 
 COLUMNS = ["video_id", "path", "label", "split"]
 WHERE = ["file", "line"]  # which annotation file and line listed the video
 DEFAULT_EXTENSIONS = (".mp4",)
+# The splits a layout may give a video: a source trains on train and keeps the epoch that does best
+# on val; a target scores all its videos, whatever their split. (HMDB51's reader adds "unused".)
+SPLITS = ("train", "val", "test")
+CSV_COLUMNS = ["path", "label", "split"]  # a user's annotations CSV (layout_kind csv)
 
 
 class LayoutError(ValueError):
@@ -227,8 +241,77 @@ def read_activitynet(root: Path, extensions: tuple[str, ...] = (".mp4", ".mkv", 
     return pd.DataFrame(rows, columns=COLUMNS + WHERE)
 
 
+def csv_video_id(path: str) -> str:
+    """A user's video's id: its path without the extension, "/" written as "__" (videos/a/b.mp4: videos__a__b)."""
+    rel = PurePosixPath(path)
+    return str(rel.with_suffix("") if rel.suffix else rel).replace("/", "__")
+
+
+def read_csv_layout(root: Path, annotations: str = "annotations.csv", classes: list[str] | tuple[str, ...] = ()
+                    ) -> pd.DataFrame:
+    """Any folder of videos listed by one CSV with the header path,label,split (layout_kind csv).
+
+    `path` is relative to `root`; `label` must be one of `classes` as written there; `split` one of
+    SPLITS. Other columns are ignored. Every problem (a missing column, an empty or absolute path, a
+    path that goes up with '..', a label not in `classes`, an unknown split, a path listed twice, two
+    paths with one video id) is a LayoutError naming the file and line, with what to do.
+    """
+    path = Path(root) / annotations
+    if not path.is_file():
+        raise LayoutError(f"{path} is missing: write the annotations there, a CSV with the header "
+                          f"{','.join(CSV_COLUMNS)} and a line per video")
+    known = set(classes)
+    rows = []
+    first: dict[str, int] = {}  # normalised path -> line
+    ids: dict[str, tuple[int, str]] = {}  # video id -> (line, path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: CSVs saved by spreadsheet programs
+            reader = csv.DictReader(handle)
+            header = [name.strip() for name in reader.fieldnames or []]
+            missing = [name for name in CSV_COLUMNS if name not in header]
+            if missing:
+                raise LayoutError(f"{path} line 1: column(s) {', '.join(missing)} missing; the header must name "
+                                  f"{','.join(CSV_COLUMNS)} (found {','.join(header) or 'nothing'})")
+            reader.fieldnames = header
+            for record in reader:
+                line = reader.line_num
+                fields = {name: (record.get(name) or "").strip() for name in CSV_COLUMNS}
+                rel, label, split = fields["path"], fields["label"], fields["split"]
+                where = f"{path} line {line}"
+                if not rel:
+                    raise LayoutError(f"{where}: the path is empty; give the video's path relative to {root}")
+                if "\\" in rel:
+                    raise LayoutError(f"{where}: path {rel!r} has backslashes; write it with '/' (videos/a.mp4)")
+                posix = PurePosixPath(rel)
+                if posix.is_absolute() or ".." in posix.parts:
+                    raise LayoutError(f"{where}: path {rel!r} must lie under {root}, relative to it, without '..'")
+                rel = str(posix)  # "./videos//a.mp4" -> "videos/a.mp4"
+                if label not in known:
+                    close = difflib.get_close_matches(label, list(known), n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    raise LayoutError(f"{where}: label {label!r} is not in the class list{hint}; fix the label, "
+                                      "or add the class to the class list")
+                if split not in SPLITS:
+                    raise LayoutError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
+                if rel in first:
+                    raise LayoutError(f"{where}: video {rel!r} is listed twice (first on line {first[rel]}); "
+                                      "list each video once: remove one of the lines")
+                first[rel] = line
+                video_id = csv_video_id(rel)
+                if video_id in ids:
+                    raise LayoutError(f"{where}: videos {ids[video_id][1]!r} (line {ids[video_id][0]}) and {rel!r} "
+                                      f"have one video id, {video_id!r} (the path without extension, '/' as '__'); "
+                                      "rename one of the files")
+                ids[video_id] = (line, rel)
+                rows.append((video_id, rel, label, split, str(path), line))
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise LayoutError(f"{path}: not a readable CSV ({error}); save it as UTF-8 CSV with commas") from None
+    return pd.DataFrame(rows, columns=COLUMNS + WHERE)
+
+
 READERS = {
     "annotations_csv": read_annotations_csv,
+    "csv": read_csv_layout,
     "ucf101": read_ucf101,
     "hmdb51": read_hmdb51,
     "kinetics": read_kinetics,
@@ -248,6 +331,9 @@ def read_layout(manifest: dict, root: Path) -> pd.DataFrame:
         # Kinetics-600's val videos, and its train/ folder may be absent (not thousands of missing files).
         options["sides"] = tuple(side for side in ("train", "val")
                                  if side in manifest.get("required", []) or (Path(root) / side).exists()) or ("train", "val")
+    if kind == "csv":
+        options = {"annotations": manifest.get("annotations_file", "annotations.csv"),
+                   "classes": class_names(manifest)}
     table = READERS[kind](Path(root), **options)
     check_no_duplicates(table)
     return table

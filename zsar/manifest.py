@@ -3,15 +3,27 @@
 A manifest names the dataset, says whether the pipeline renders it (the embedded synthetic
 world) or the user downloads it, lists its classes where the project carries them, and
 describes the layout expected under `<data_root>/<dataset>/`.
+
+A dataset of the user's own (layout_kind `csv`, data_manifest/templates/custom.yaml) keeps its
+class list beside its videos: `classes_file` names a text file under `<data_root>/<dataset>/`, one
+class name per line, which `load_manifest` reads into `classes` when it is given the data root.
+The class list is then part of the manifest like any other, so its digest (rules/common.smk)
+changes when the file does. A class file that is not there yet leaves `classes` unset: the run
+stops on the missing data first (`missing_data_message`, which names the file), and
+`class_names` names it too.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from zsar.io import YAMLFileError, load_yaml
 
 MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifest"
+# Dataset names appear in file names joined by "_" (semantic/<embedding>/<source>_minus_<t1>_<t2>.tsv)
+# and in the DAG's wildcards (rules/common.smk), so they are lower-case letters and digits.
+DATASET_NAME = re.compile(r"[a-z0-9]+")
 
 
 class ManifestError(ValueError):
@@ -27,7 +39,13 @@ def manifest_path(dataset: str, manifest_dir: Path = MANIFEST_DIR) -> Path:
     return Path(manifest_dir) / f"{dataset}.yaml"
 
 
-def load_manifest(dataset: str, manifest_dir: Path = MANIFEST_DIR) -> dict:
+def load_manifest(dataset: str, manifest_dir: Path = MANIFEST_DIR, data_root: str | Path | None = None) -> dict:
+    """The manifest of `dataset`, with `id` and `_path` added.
+
+    With `data_root`, a manifest's `classes_file` (under `<data_root>/<dataset>/`) is read into
+    `classes`; its files (`classes_file`, and `annotations_file` for layout_kind csv) are added
+    to `required`.
+    """
     path = manifest_path(dataset, manifest_dir)
     if not path.exists():
         known = sorted(p.stem for p in Path(manifest_dir).glob("*.yaml"))
@@ -46,13 +64,81 @@ def load_manifest(dataset: str, manifest_dir: Path = MANIFEST_DIR) -> dict:
             raise ManifestError(f"{path}: required field '{field}' is missing")
     if manifest["kind"] not in ("rendered", "download"):
         raise ManifestError(f"{path}: kind must be 'rendered' or 'download', not {manifest['kind']!r}")
+    if not DATASET_NAME.fullmatch(dataset):
+        raise ManifestError(
+            f"{path}: a dataset's name (its manifest's file name) must be lower-case letters and digits only, "
+            f"not '{dataset}'; rename the file, e.g. to {re.sub('[^a-z0-9]', '', dataset.lower()) or 'mydata'}.yaml"
+        )
     manifest["id"] = dataset
     manifest["_path"] = str(path)
+    if "classes_file" in manifest or manifest.get("layout_kind") == "csv":
+        _user_files(manifest, data_root)
     return manifest
+
+
+def _user_files(manifest: dict, data_root: str | Path | None) -> None:
+    """A user's dataset: its files become required, and its class list file is read when it is there."""
+    where = manifest["_path"]
+    files = {key: manifest.get(key, default) for key, default in (("classes_file", None),
+                                                                   ("annotations_file", "annotations.csv"))}
+    if manifest.get("layout_kind") != "csv":
+        del files["annotations_file"]
+    for key, rel in files.items():
+        if not isinstance(rel, str) or not rel.strip() or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise ManifestError(f"{where}: {key} must name a file under the dataset's folder, such as "
+                                f"{'classes.txt' if key == 'classes_file' else 'annotations.csv'}, not {rel!r}")
+    if "classes" in manifest and "classes_file" in manifest:
+        raise ManifestError(f"{where}: give the classes either as a list (classes) or as a file (classes_file), "
+                            "not both; remove one of them")
+    required = list(manifest.get("required") or [])
+    manifest["required"] = required + [rel for rel in files.values() if rel not in required]
+    if "classes_file" not in manifest or data_root is None:
+        return
+    classes_path = Path(data_root) / manifest["id"] / manifest["classes_file"]
+    manifest["_classes_path"] = str(classes_path)
+    if classes_path.is_file():
+        manifest["classes"] = read_class_list(classes_path)
+
+
+def read_class_list(path: str | Path) -> list[str]:
+    """A class list file: one class name per line as the annotations write it; blank lines are skipped.
+
+    Raises ManifestError naming the file and line for a class listed twice, or two names that
+    differ only in case or spacing (they would be one class to the word vectors).
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # -sig: files saved by spreadsheet programs
+    except UnicodeDecodeError as error:
+        raise ManifestError(f"{path}: not UTF-8 text ({error}); save the class list as UTF-8") from None
+    names: list[str] = []
+    seen: dict[str, tuple[int, str]] = {}  # case-folded name -> (line, name as written)
+    for line, raw in enumerate(text.splitlines(), 1):
+        name = raw.strip()
+        if not name:
+            continue
+        key = " ".join(name.casefold().split())
+        if key in seen:
+            first, written = seen[key]
+            same = (f"is listed twice (first on line {first})" if written == name
+                    else f"and line {first} '{written}' differ only in case or spacing")
+            raise ManifestError(f"{path} line {line}: class '{name}' {same}; "
+                                "list each class once: remove or rename one of them")
+        seen[key] = (line, name)
+        names.append(name)
+    if not names:
+        raise ManifestError(f"{path}: lists no class; write one class name per line")
+    return names
 
 
 def class_names(manifest: dict) -> list[str]:
     """Class names as the dataset writes them, in manifest order; checked for duplicates and blanks."""
+    if "classes" not in manifest and "classes_file" in manifest:
+        if "_classes_path" not in manifest:
+            raise ManifestError(f"{manifest['_path']}: its classes are in {manifest['classes_file']} under the "
+                                "dataset's folder, which was not read: load the manifest with its data_root")
+        raise ManifestError(f"{manifest['_classes_path']} is missing: {manifest['_path']} says (classes_file) that "
+                            "the class list is there; write it, one class name per line, as the annotations "
+                            "write the labels")
     if "classes" not in manifest:
         raise ManifestError(
             f"{manifest['_path']}: this manifest carries no class list yet, so the semantic "
