@@ -20,7 +20,7 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from zsar.io import atomic_output, read_json  # noqa: E402
+from zsar.io import atomic_output  # noqa: E402
 from zsar.metrics import unit  # noqa: E402
 
 DPI = 120
