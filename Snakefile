@@ -12,6 +12,9 @@ min_version("9.0")
 # has one writer, which writes under a temporary name, so locking buys nothing. Jobs sent to a
 # cluster get the variable too (envvars).
 os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+# With --sdm conda, envs/zsar.yaml installs zsar from this checkout by an absolute path (a relative one
+# would start from the copy of that file that Snakemake builds the environment from).
+os.environ["ZSAR_ROOT"] = workflow.basedir
 
 
 envvars:
