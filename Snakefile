@@ -19,6 +19,7 @@ os.environ["ZSAR_ROOT"] = workflow.basedir
 
 envvars:
     "HDF5_USE_FILE_LOCKING",
+    "ZSAR_ROOT",
 
 
 # Snakemake reports a broken config file without its name or line; say where it breaks.

@@ -9,6 +9,10 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -50,3 +54,49 @@ def test_pyproject_names_every_third_party_import_and_requirements_pin_them():
                if not {normalised(d) for d in distributions.get(module, [module])} & declared}
     assert not missing, f"imported but not in pyproject's dependencies: {missing}"
     assert declared <= pinned, f"in pyproject but not pinned in requirements.txt: {sorted(declared - pinned)}"
+
+
+# envs/zsar.yaml (the conda route, `snakemake --sdm conda`) names a few packages as conda's channels do.
+CONDA_TO_PYPI = {"snakemake-minimal": "snakemake", "matplotlib-base": "matplotlib", "pytorch": "torch"}
+
+
+def pins(lines, separator: str) -> dict[str, str]:
+    """{normalised name: version} of `name<separator>version` lines; other lines are errors."""
+    found = {}
+    for line in lines:
+        name, sep, version = line.partition(separator)
+        assert sep and version and not re.search(r"[<>=!~*,; ]", name + version), f"not pinned exactly: {line!r}"
+        name = normalised(name.strip())
+        assert name not in found, f"listed twice: {name}"
+        found[name] = version.strip()
+    return found
+
+
+def test_the_conda_environment_pins_what_requirements_pin():
+    """Only what can be checked without conda's channels: the file's shape and its versions."""
+    env = yaml.safe_load((REPO / "envs/zsar.yaml").read_text())
+    assert env["channels"][0] == "conda-forge" and "nodefaults" in env["channels"]
+    conda_lines = [dep for dep in env["dependencies"] if isinstance(dep, str)]
+    pip_lines = next(dep["pip"] for dep in env["dependencies"] if isinstance(dep, dict))
+
+    python = next(line for line in conda_lines if line.startswith("python="))
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert python == "python=3.11" and Version("3.11") in SpecifierSet(requires)
+    assert "pip" in conda_lines
+    conda = {CONDA_TO_PYPI.get(name, name): version
+             for name, version in pins([line for line in conda_lines if line not in (python, "pip")], "==").items()}
+    # Snakemake copies only this file before it builds the environment: no -r, and zsar by absolute path.
+    assert "-e ${ZSAR_ROOT}" in pip_lines and 'os.environ["ZSAR_ROOT"]' in (REPO / "Snakefile").read_text()
+    pip = pins([line for line in pip_lines if line != "-e ${ZSAR_ROOT}"], "==")
+
+    requirements = pins([line for line in (REPO / "requirements.txt").read_text().splitlines()
+                         if line.strip() and not line.startswith("#")], "==")
+    parser = pins([line.split()[0] for line in (REPO / "requirements-parser.txt").read_text().splitlines()
+                   if line.strip() and not line.startswith("#")], "==")
+    assert not conda.keys() & pip.keys(), f"both from conda and from pip: {sorted(conda.keys() & pip.keys())}"
+    listed = {**conda, **pip}
+    wrong = {name: (version, listed.get(name)) for name, version in {**requirements, **parser}.items()
+             if listed.get(name) != version}
+    assert not wrong, f"requirements' pin, envs/zsar.yaml's (None: missing): {wrong}"
+    assert listed.keys() <= requirements.keys() | parser.keys(), \
+        f"in envs/zsar.yaml but not in requirements: {sorted(listed.keys() - requirements.keys() - parser.keys())}"
