@@ -75,3 +75,13 @@ def test_the_data_table_counts_failed_videos_per_split_and_lists_their_problems(
         "train": {"listed": 2, "decodable": 1, "failed": 1}, "val": {"listed": 1, "decodable": 1, "failed": 0},
         "all": {"listed": 3, "decodable": 2, "failed": 1}}
     assert problems[["video_id", "problem"]].values.tolist() == [["b", "decord: cannot open"]]
+
+
+def test_the_prototype_map_draws_a_sample_of_each_class(tmp_path, monkeypatch):
+    drawn = {}
+    monkeypatch.setattr(plots, "_map_2d", lambda points: drawn.setdefault("n", len(points)) and np.zeros((len(points), 2)))
+    rng = np.random.default_rng(0)
+    labels = ["a"] * 100 + ["b"] * 3 + ["c"] * 50  # c is not unseen in this split
+    plots.prototype_map(rng.normal(size=(153, 8)), labels, rng.normal(size=(2, 8)), ["a", "b"], "t",
+                        tmp_path / "m.png", per_class=40)
+    assert drawn["n"] == 40 + 3 + 2  # 40 of a, all 3 of b, and the two prototypes

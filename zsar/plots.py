@@ -288,9 +288,16 @@ def accuracy_vs_distance(accuracy: pd.Series, distance: pd.Series, title: str, p
 # ---- prototypes ---------------------------------------------------------------------------------
 
 def prototype_map(embeddings: np.ndarray, labels: list[str], prototypes: np.ndarray, classes: list[str],
-                  title: str, path) -> None:
-    """t-SNE of the test videos of one split's unseen classes with their composed prototypes (ResT Fig. 4)."""
-    keep = np.isin(labels, classes)
+                  title: str, path, per_class: int = 40, seed: int = 0) -> None:
+    """t-SNE of the test videos of one split's unseen classes with their composed prototypes (ResT Fig. 4).
+
+    At most `per_class` videos of each class (a seeded sample) are drawn: a map of a benchmark's
+    thousands of videos is unreadable, and t-SNE's time grows with the points."""
+    labels = np.asarray(labels)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    rank = pd.Series(labels[order]).groupby(labels[order]).cumcount().to_numpy()
+    keep = np.zeros(len(labels), dtype=bool)
+    keep[order] = np.isin(labels[order], classes) & (rank < per_class)
     xy = _map_2d(np.concatenate([embeddings[keep], prototypes]))
     videos, protos = xy[:int(keep.sum())], xy[int(keep.sum()):]
     video_labels = np.asarray(labels)[keep]
