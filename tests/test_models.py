@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from zsar.methods.e2e import create_e2e_model
@@ -52,3 +53,21 @@ def test_sampling_presets_are_the_papers_and_run_keys_override_them():
     assert [resolve_sampling({"preset": p}, "e2e")["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
     assert resolve_sampling({"preset": "rest18"}, "e2e")["stride"] == 6 and resolve_sampling({"preset": "rest18"}, "e2e")["crop"] == 224
     assert resolve_sampling({"preset": "e2e", "test_clips": 5}, "e2e")["test_clips"] == 5
+
+
+def test_e2e_takes_c3d_with_its_papers_shape_by_default():
+    from zsar.methods import resolve
+    from zsar.methods.e2e import create_e2e_model
+    from zsar.models import C3D
+
+    cfg, _ = resolve("e2e", {"arch": "c3d"}, {})
+    assert (cfg["widths"], cfg["layers"], cfg["fc"]) == ([64, 128, 256, 512, 512], [1, 1, 2, 2, 2], 4096)
+    model = create_e2e_model(embed_dim=50, **{**cfg, "widths": [4, 8, 8, 16, 16], "fc": 32})
+    assert isinstance(model.backbone, C3D)
+    convs = [m for m in model.backbone.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert len(convs) == 8 and all(c.kernel_size == (3, 3, 3) for c in convs)  # C3D: eight 3x3x3 convolutions
+    out = model(torch.randn(2, 3, 8, 56, 56))
+    assert out.shape == (2, 50) and torch.allclose(out.norm(dim=1), torch.ones(2))
+    with pytest.raises(ValueError, match="applies to arch c3d only"):
+        resolve("e2e", {"fc": 256}, {})
+    assert "fc" not in resolve("e2e", {}, {})[0]  # an R(2+1)D run's settings are unchanged

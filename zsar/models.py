@@ -1,10 +1,16 @@
-"""Video backbones in plain torch: R(2+1)D, shared by the methods (zsar/methods/).
+"""Video backbones in plain torch: R(2+1)D and C3D, shared by the methods (zsar/methods/).
 
 R(2+1)D (Tran et al., CVPR 2018) factorises each 3x3x3 convolution into a 1x3x3 spatial and a
 3x1x1 temporal convolution, with the middle width chosen so the parameter count matches the 3D
 convolution it replaces. `create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2))` is
 R(2+1)D-18, the backbone of E2E and JigsawNet; smaller widths give the tiny presets used on the
 synthetic world.
+
+C3D (Tran et al., ICCV 2015) stacks 3x3x3 convolutions in five stages (64, 128, 256, 512, 512 wide;
+1, 1, 2, 2, 2 convolutions) with max pooling after each (the first spatial only), then fc6 and fc7
+of 4096: E2E's other backbone (Tables 1-2), trained from scratch there. C3D flattens pool5 of a
+112x112 clip into fc6; here pool5 is averaged over space and time instead, so any crop size works
+(the tiny presets crop 56), at the same fc6 width.
 """
 
 from __future__ import annotations
@@ -71,3 +77,30 @@ class R2Plus1D(nn.Module):
 
 def create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2)) -> R2Plus1D:
     return R2Plus1D(tuple(widths), tuple(layers))
+
+
+class C3D(nn.Module):
+    """(B, 3, T, H, W) -> (B, fc) features after fc7."""
+
+    def __init__(self, widths=(64, 128, 256, 512, 512), layers=(1, 1, 2, 2, 2), fc: int = 4096, dropout: float = 0.5):
+        super().__init__()
+        if len(widths) != len(layers):
+            raise ValueError(f"widths {widths} and layers {layers} must have the same length")
+        stages, in_ch = [], 3
+        for stage, (width, depth) in enumerate(zip(widths, layers)):
+            for _ in range(depth):
+                stages += [nn.Conv3d(in_ch, width, 3, padding=1), nn.ReLU(inplace=True)]
+                in_ch = width
+            # pool1 keeps time (C3D: 1x2x2); the others halve time too, where there is time left
+            stages.append(nn.MaxPool3d((1, 2, 2) if stage == 0 else 2, ceil_mode=True))
+        self.features = nn.Sequential(*stages)
+        self.fc = nn.Sequential(nn.Linear(in_ch, fc), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                                nn.Linear(fc, fc), nn.ReLU(inplace=True))
+        self.out_dim = fc
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).mean(dim=(2, 3, 4)))
+
+
+def create_c3d(widths=(64, 128, 256, 512, 512), layers=(1, 1, 2, 2, 2), fc: int = 4096) -> C3D:
+    return C3D(tuple(widths), tuple(layers), fc)

@@ -41,6 +41,8 @@ class Method:
     default_sampling: str
     # Model keys a run may set besides the defaults' (a preset's own keys).
     extra_model_keys: frozenset = field(default_factory=frozenset)
+    # Defaults of a model.arch other than the default one, applied before the run's own keys.
+    arch_defaults: dict = field(default_factory=dict)
 
     @property
     def module(self):
@@ -64,6 +66,9 @@ REGISTRY = {m.name: m for m in (
         scores=("word_vectors",),
         model_defaults={"arch": "r2plus1d", "widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2],
                         "dropout": 0.5},
+        # C3D (Tables 1-2): five stages of 3x3x3 convolutions, fc6 and fc7 of `fc` units.
+        arch_defaults={"c3d": {"widths": [64, 128, 256, 512, 512], "layers": [1, 1, 2, 2, 2], "fc": 4096}},
+        extra_model_keys=frozenset({"fc"}),
         train_defaults={"epochs": 150, "batch_size": 22, "lr": 1e-3, "weight_decay": 0.0, "lr_milestones": [],
                         **_LOADER},
         # 16 frames, 112 crop, 25 test clips.
@@ -134,4 +139,10 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
         if unknown:
             raise ValueError(f"{section} keys {unknown} do not apply to method '{name}'; "
                              f"it takes {', '.join(sorted(known))}")
-    return {**spec.model_defaults, **model}, {**spec.train_defaults, **train}
+    arch = spec.arch_defaults.get(model.get("arch"), {})
+    for key in sorted(set(model) - set(spec.model_defaults) - set(arch)):
+        owners = [a for a, defaults in spec.arch_defaults.items() if key in defaults]
+        if owners:
+            raise ValueError(f"model key '{key}' applies to arch {' or '.join(owners)} only, "
+                             f"not to {model.get('arch', spec.model_defaults.get('arch'))}")
+    return {**spec.model_defaults, **arch, **model}, {**spec.train_defaults, **train}

@@ -1,6 +1,6 @@
 """E2E (Brattoli et al., CVPR 2020): a video model that regresses the class-name word vector.
 
-An R(2+1)D backbone, dropout and a Linear to the word-vector dimension, L2-normalised. Training
+An R(2+1)D backbone (`model.arch: r2plus1d`, the paper's main one) or C3D (`arch: c3d`, its Tables 1-2), dropout and a Linear to the word-vector dimension, L2-normalised. Training
 takes one random clip per video per epoch and minimises the squared distance to the L2-normalised
 class vector; Adam, with tenfold decays at the milestone epochs. Validation labels a video by its
 nearest class vector. At test time a video is scored against the unseen classes' word vectors.
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zsar.models import create_r2plus1d
+from zsar.models import create_c3d, create_r2plus1d
 from zsar.training import Phase, count_correct, validation_embeddings
 
 
@@ -40,10 +40,15 @@ class E2EModel(nn.Module):
     embed = forward  # what extraction calls on either method's model
 
 
+ARCHS = {"r2plus1d": create_r2plus1d, "c3d": create_c3d}
+
+
 def create_e2e_model(arch: str, embed_dim: int, dropout: float = 0.5, **arch_kwargs) -> E2EModel:
-    if arch == "r2plus1d":
-        return E2EModel(create_r2plus1d(**arch_kwargs), embed_dim, dropout)
-    raise ValueError(f"unknown architecture {arch!r}; available: r2plus1d")
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; available: {', '.join(ARCHS)}")
+    if arch != "c3d":
+        arch_kwargs.pop("fc", None)
+    return E2EModel(ARCHS[arch](**arch_kwargs), embed_dim, dropout)
 
 
 class _Loss(nn.Module):
