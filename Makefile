@@ -17,7 +17,7 @@ report: $(VENV)/.installed
 	$(BIN)/snakemake --report report.html
 
 test: $(VENV)/.installed
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra --durations=15
 
 setup: $(VENV)/.installed
 

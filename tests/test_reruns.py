@@ -6,7 +6,9 @@ import sys
 from conftest import REPO, snakemake, tiny_config, write_config
 from test_workflow import planned_jobs
 
-DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all"}
+DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all",
+                         # the report's figures of the results and the prototypes
+                         "plot_results", "plot_classes", "plot_prototypes"}
 
 
 def test_forcerun_one_rule_reruns_it_and_what_depends_on_it_only(tiny_run):
@@ -25,7 +27,7 @@ def test_until_stops_after_the_named_rule(tmp_path):
 def copy_workflow(to):
     for name in ("Snakefile", "config.schema.yaml"):
         shutil.copy(REPO / name, to / name)
-    for folder in ("rules", "workflow_scripts", "data_manifest"):
+    for folder in ("rules", "workflow_scripts", "data_manifest", "report", "envs"):
         shutil.copytree(REPO / folder, to / folder)
     return to / "Snakefile"
 

@@ -85,8 +85,9 @@ def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
     model_mtime = model.stat().st_mtime_ns
     write_config(tiny_run_copy / "config.yaml", tiny_config(compose={"select": "fixed", "d": 1}))
     assert set(planned_jobs(snakemake(tiny_run_copy, "-n"))) == \
-        {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all"}
-    snakemake(tiny_run_copy)
+        {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all",
+         "plot_results", "plot_classes", "plot_prototypes"}  # and the report's figures of them
+    snakemake(tiny_run_copy, *tiny_config()["all_targets"])
     assert model.stat().st_mtime_ns == model_mtime
     result = json.loads((tiny_run_copy / "results/synthetic_0_50.json").read_text())
     assert result["config"]["compose"]["d"] == 1
@@ -94,7 +95,7 @@ def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
 
 def test_two_fresh_runs_with_the_same_seed_give_identical_results(tiny_run, tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config())
-    snakemake(tmp_path)
+    snakemake(tmp_path, *tiny_config()["all_targets"])  # the results, not the report's figures
     for name in ("synthetic_0_50.json", "synthetic_0_100.json", "rest_synthetic/synthetic_0_50.json",
                  "summary.csv"):
         assert (tmp_path / "results" / name).read_bytes() == (tiny_run / "results" / name).read_bytes()
