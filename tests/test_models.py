@@ -62,6 +62,8 @@ def test_e2e_takes_c3d_with_its_papers_shape_by_default():
 
     cfg, _ = resolve("e2e", {"arch": "c3d"}, {})
     assert (cfg["widths"], cfg["layers"], cfg["fc"]) == ([64, 128, 256, 512, 512], [1, 1, 2, 2, 2], 4096)
+    plain = create_e2e_model(embed_dim=50, **{**cfg, "widths": [4, 8, 8, 16, 16], "fc": 32, "batch_norm": False})
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in plain.modules())
     model = create_e2e_model(embed_dim=50, **{**cfg, "widths": [4, 8, 8, 16, 16], "fc": 32})
     assert isinstance(model.backbone, C3D)
     convs = [m for m in model.backbone.modules() if isinstance(m, torch.nn.Conv3d)]

@@ -67,8 +67,10 @@ REGISTRY = {m.name: m for m in (
         model_defaults={"arch": "r2plus1d", "widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2],
                         "dropout": 0.5},
         # C3D (Tables 1-2): five stages of 3x3x3 convolutions, fc6 and fc7 of `fc` units.
-        arch_defaults={"c3d": {"widths": [64, 128, 256, 512, 512], "layers": [1, 1, 2, 2, 2], "fc": 4096}},
-        extra_model_keys=frozenset({"fc"}),
+        # batch_norm: after each convolution (false: the 2015 network, which collapsed from scratch here).
+        arch_defaults={"c3d": {"widths": [64, 128, 256, 512, 512], "layers": [1, 1, 2, 2, 2], "fc": 4096,
+                               "batch_norm": True}},
+        extra_model_keys=frozenset({"fc", "batch_norm"}),
         train_defaults={"epochs": 150, "batch_size": 22, "lr": 1e-3, "weight_decay": 0.0, "lr_milestones": [],
                         **_LOADER},
         # 16 frames, 112 crop, 25 test clips.

@@ -46,8 +46,7 @@ ARCHS = {"r2plus1d": create_r2plus1d, "c3d": create_c3d}
 def create_e2e_model(arch: str, embed_dim: int, dropout: float = 0.5, **arch_kwargs) -> E2EModel:
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; available: {', '.join(ARCHS)}")
-    if arch != "c3d":
-        arch_kwargs.pop("fc", None)
+
     return E2EModel(ARCHS[arch](**arch_kwargs), embed_dim, dropout)
 
 
