@@ -26,6 +26,13 @@ def test_published_numbers_are_shown_only_for_the_same_method_target_and_protoco
     assert table.loc[1, ["top1", "top1_std"]].tolist() == [38.7, 3.7]
 
 
+def test_the_results_table_marks_published_rows_apart(tmp_path):
+    ours = summary("e2e", "ucf101", "0/50")
+    plots.html_table(plots.results_rows(ours, matching(ours)), "results", tmp_path / "t.html")
+    page = (tmp_path / "t.html").read_text()
+    assert page.count('<tr class="published">') == 2  # K664 and K605; zsar's own row is unmarked
+
+
 def test_per_class_accuracy_averages_the_splits_in_which_a_class_is_unseen():
     result = {"splits": [{"e2e": {"per_class_top1": {"a": 1.0, "b": 0.0}}},
                          {"e2e": {"per_class_top1": {"a": 0.5, "c": 0.25}}}]}

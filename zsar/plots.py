@@ -109,8 +109,8 @@ def results_figure(rows: pd.DataFrame, path) -> None:
                 bar.set_alpha(0.55)
         ax.set_yticks(y, [f"{r} · {p}" if k == "zsar" else r for k, r, p in zip(part["kind"], part["run"], part["path"])],
                       fontsize=7)
-        for yi, value in zip(y, part["top1"]):
-            ax.text(value + 0.5, yi, f"{value:.1f}", va="center", fontsize=6)
+        for yi, value, std in zip(y, part["top1"], part["top1_std"].fillna(0)):
+            ax.text(value + std + 1, yi, f"{value:.1f}", va="center", fontsize=6)  # past the error bar
         ax.set_xlim(0, 100)
         ax.set_title(f"{target} {protocol}: top-1 (%), mean ± std over splits", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
