@@ -12,7 +12,7 @@ from zsar import plots
 from zsar.features import read_features
 from zsar.io import read_json, read_parquet
 from zsar.published import matching
-from zsar.semantics import read_class_embedding
+from zsar.semantics import kept_classes, read_class_embedding
 from zsar.summary import summary_table
 
 wc, inputs, outputs = snakemake.wildcards, snakemake.input, snakemake.output
@@ -53,8 +53,7 @@ def plot_classes():
     names, counts = plots.pooled_confusion(inputs.confusion, path)
     plots.confusion_figure(names, counts, f"{where}: confusion, summed over {result['n_splits']} splits",
                            outputs.confusion)
-    overlap = pd.read_csv(inputs.overlap, sep="\t")
-    trained = read_class_embedding(inputs.source_vectors).vectors_of(overlap.loc[overlap["kept"], "source_class"])
+    trained = read_class_embedding(inputs.source_vectors).vectors_of(kept_classes(inputs.overlap))
     target = read_class_embedding(inputs.target_vectors)
     distance = pd.Series(1.0 - (target.vectors @ trained.T).max(axis=1), index=target.names)
     plots.accuracy_vs_distance(accuracy, distance, f"{where}: top-1 against distance to training", outputs.distance)

@@ -54,21 +54,26 @@ def _map_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
                 max_iter=1000).fit_transform(unit(points))
 
 
-def html_table(frame: pd.DataFrame, title: str, path, note: str = "") -> None:
-    """A table as a small self-contained HTML page (the report shows HTML results inline)."""
-    style = ("body{font-family:sans-serif;font-size:13px;margin:12px}table{border-collapse:collapse}"
-             "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f0f0}"
-             "tr.published td{background:#fff6e0;font-style:italic}")
-    rows = frame.to_html(index=False, border=0, na_rep="", escape=True)
-    if "kind" in frame.columns:  # mark published rows so that they are never read as zsar's
-        body = rows.split("<tbody>")[1]
-        body = body.replace("<tr>\n      <td>published", '<tr class="published">\n      <td>published')
-        rows = rows.split("<tbody>")[0] + "<tbody>" + body
+STYLE = ("body{font-family:sans-serif;font-size:13px;margin:12px}table{border-collapse:collapse;margin-bottom:16px}"
+         "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f0f0}"
+         "tr.published td{background:#fff6e0;font-style:italic}")
+
+
+def _page(title: str, body: str, path) -> None:
+    """A small self-contained HTML page (the report shows HTML results inline), written atomically."""
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body><h3>{html.escape(title)}</h3>"
-            f"{'<p>' + html.escape(note) + '</p>' if note else ''}{rows}</body></html>")
+            f"<style>{STYLE}</style></head><body>{body}</body></html>")
     with atomic_output(path) as tmp:
         Path(tmp).write_text(page)
+
+
+def html_table(frame: pd.DataFrame, title: str, path, note: str = "") -> None:
+    """A table as a page; rows whose `kind` is "published" are marked, never to be read as zsar's."""
+    rows = frame.to_html(index=False, border=0, na_rep="", escape=True)
+    if "kind" in frame.columns:
+        head, body = rows.split("<tbody>")
+        rows = head + "<tbody>" + body.replace("<tr>\n      <td>published", '<tr class="published">\n      <td>published')
+    _page(title, f"<h3>{html.escape(title)}</h3>{'<p>' + html.escape(note) + '</p>' if note else ''}{rows}", path)
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -378,16 +383,9 @@ def data_table(index: pd.DataFrame, gate: dict) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def data_page(dataset: str, counts: pd.DataFrame, problems: pd.DataFrame, path, limit: int = 500) -> None:
-    style = ("body{font-family:sans-serif;font-size:13px;margin:12px}table{border-collapse:collapse;margin-bottom:16px}"
-             "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f0f0f0}")
     shown = problems.head(limit)
     note = (f"{len(problems)} videos failed; the first {limit} are shown (index/{dataset}.parquet has all)"
             if len(problems) > limit else f"{len(problems)} videos failed")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(dataset)}</title>"
-            f"<style>{style}</style></head><body><h3>{html.escape(dataset)}: videos indexed</h3>"
-            f"{counts.to_html(index=False, border=0)}<h3>Problems</h3><p>{html.escape(note)}</p>"
-            f"{shown.to_html(index=False, border=0) if len(shown) else ''}</body></html>")
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(page)
-
-
+    _page(dataset, f"<h3>{html.escape(dataset)}: videos indexed</h3>{counts.to_html(index=False, border=0)}"
+                   f"<h3>Problems</h3><p>{html.escape(note)}</p>"
+                   f"{shown.to_html(index=False, border=0) if len(shown) else ''}", path)
