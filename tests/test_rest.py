@@ -92,3 +92,91 @@ def test_a_few_steps_lower_the_loss():
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
+
+
+# The ablation switches (Tables 3(a)-(c), 4(a), 3(b)): each builds what it names and keeps ResT's rules.
+
+@pytest.mark.parametrize("temporal", ["transformer", "lstm", "gru"])
+def test_separate_encoders_keep_the_video_blind_to_words_and_words_causal(temporal):
+    model = tiny(attention="cross", temporal=temporal)
+    assert not hasattr(model, "transformer") and isinstance(model.text_decoder, torch.nn.TransformerDecoder)
+    kind = {"transformer": torch.nn.TransformerEncoder, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[temporal]
+    assert isinstance(model.video_encoder, kind)
+    clips = torch.randn(2, 3, 4, 32, 32)
+    words = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    changed = words.clone()
+    changed[:, 2] = 7
+    with torch.no_grad():
+        video, out = model(clips, words)
+        video2, out2 = model(clips, changed)
+        _, other_clips = model(torch.randn(2, 3, 4, 32, 32), words)
+    assert torch.allclose(video, video2, atol=1e-6) and torch.allclose(model.embed(clips), video, atol=1e-6)
+    assert torch.allclose(out[:, :2], out2[:, :2], atol=1e-5) and not torch.allclose(out[:, 2], out2[:, 2], atol=1e-4)
+    assert not torch.allclose(out, other_clips, atol=1e-4)  # words attend to the video
+
+
+def test_a_recurrent_temporal_model_needs_separate_encoders():
+    with pytest.raises(ValueError, match="temporal 'lstm' needs model.attention: cross"):
+        tiny(temporal="lstm")
+    with pytest.raises(ValueError, match="attention 'both' is not one of single, cross"):
+        tiny(attention="both")
+
+
+def test_an_r2plus1d_frame_encoder_gives_one_token_per_remaining_time_step():
+    from zsar.models import R2Plus1D
+
+    model = tiny(backbone="r2plus1d")
+    assert isinstance(model.frames, R2Plus1D) and model.frames.out_dim == 8 * 8
+    assert any(isinstance(m, torch.nn.Conv3d) and m.kernel_size == (3, 1, 1) for m in model.frames.modules())
+    clips = torch.randn(2, 3, 16, 32, 32)
+    assert model.frame_tokens(clips).shape == (2, 2, 64)  # 16 frames halved by 3 stages
+    with torch.no_grad():
+        video, words = model(clips, torch.tensor([[1, 2], [3, 20]]))
+    assert video.shape == (2, 32) and words.shape == (2, 2, 32)
+    with pytest.raises(ValueError, match="R\\(2\\+1\\)D frame encoder has depth 18 or 34, not 101"):
+        tiny(backbone="r2plus1d", depth=101)
+
+
+def test_word_scores_are_the_mean_log_likelihood_of_each_class_name():
+    model = tiny()
+    clips = torch.randn(3, 3, 4, 32, 32)
+    names = torch.tensor([[1, 2, 20], [3, 20, 20], [4, 5, 6]])  # 20 pads
+    with torch.no_grad():
+        scores = model.word_scores(clips, names)
+        _, out = model(clips, torch.full((3, 3), model.mask_id))
+        log_p = torch.log_softmax(model.word_head(out), dim=-1)
+    assert scores.shape == (3, 3)
+    assert torch.allclose(scores[:, 0], (log_p[:, 0, 1] + log_p[:, 1, 2]) / 2, atol=1e-5)
+    assert torch.allclose(scores[:, 1], log_p[:, 0, 3], atol=1e-5)
+    assert torch.allclose(model.word_scores(clips[:, None].expand(-1, 2, -1, -1, -1, -1), names), scores, atol=1e-5)
+
+
+def test_the_masked_token_loss_alone_trains_the_word_head_and_leaves_the_classifier():
+    model = tiny()
+    model.train()
+    clips, labels = torch.randn(6, 3, 4, 32, 32), torch.tensor([0, 1, 2, 3, 4, 0])
+    names = torch.tensor([[1, 2, 20], [3, 4, 5], [6, 7, 20], [8, 9, 10], [11, 12, 20]])
+    classifier = [p.detach().clone() for p in model.classifier.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # no weight decay: untrained weights stay put
+    for step in range(60):
+        loss = model.loss(clips, names[labels], labels, cls_weight=0.0, generator=torch.Generator().manual_seed(step))
+        optimizer.zero_grad()
+        loss.backward()
+        assert all(p.grad is not None for p in model.parameters() if p is not model.word_embedding.weight)
+        optimizer.step()
+    assert all(torch.equal(a, b) for a, b in zip(classifier, model.classifier.parameters()))
+    model.eval()
+    with torch.no_grad():
+        predicted = model.word_scores(clips, names).argmax(dim=1)
+    assert (predicted == labels).float().mean() >= 5 / 6
+
+
+def test_the_switches_are_config_keys_of_rest_only():
+    from zsar.methods import resolve
+
+    model, train = resolve("rest", {"preset": "tiny", "attention": "cross", "temporal": "gru", "backbone": "r2plus1d"},
+                           {"cls_weight": 0})
+    assert model["attention"] == "cross" and train["cls_weight"] == 0
+    assert "cls_weight" not in resolve("rest", {}, {})[1]  # a run that does not ask keeps its settings
+    with pytest.raises(ValueError, match="train keys \\['cls_weight'\\] do not apply to method 'e2e'"):
+        resolve("e2e", {}, {"cls_weight": 0})

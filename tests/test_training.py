@@ -125,6 +125,26 @@ def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_e
     assert model.embed(torch.zeros(2, 5, 3, 4, 28, 28)).shape == (2, model.embed_dim)
 
 
+def test_rest_ablation_switches_train_validate_and_reload(videos, tmp_path, monkeypatch):
+    """Separate encoders with a GRU, an R(2+1)D frame encoder and the masked token loss alone: joint
+    epochs validate through the masked token head, and the model reloads with its switches."""
+    from zsar.extract import load_model
+    from zsar.methods.rest import ResT
+    from zsar.training import train
+
+    calls = []
+    word_scores = ResT.word_scores
+    monkeypatch.setattr(ResT, "word_scores", lambda *a: calls.append(1) or word_scores(*a))
+    args = arguments(videos, tmp_path, "rest", cls_weight=0, warmup_epochs=1, epochs=2)
+    args["model_cfg"] = {"preset": "tiny", "attention": "cross", "temporal": "gru", "backbone": "r2plus1d"}
+    train(**args | {"log": lambda m: None})
+    joint = pd.read_csv(tmp_path / "history.csv").query("phase == 'joint'")
+    assert joint["val_top1"].between(0, 1).all() and calls  # validated by the word head
+    model = load_model(tmp_path / "model.pt")
+    assert isinstance(model, ResT) and isinstance(model.video_encoder, torch.nn.GRU) and model.backbone == "r2plus1d"
+    assert model.embed(torch.zeros(2, 3, 3, 4, 28, 28)).shape == (2, model.embed_dim)
+
+
 def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(videos, tmp_path):
     """gloo, 2 processes: each epoch covers every training video once between them, and a second
     run with the same seed gives the same weights."""

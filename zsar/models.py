@@ -76,6 +76,11 @@ class R2Plus1D(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x)).mean(dim=(2, 3, 4))
 
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) -> (B, T', widths[-1]): pooled over space only; each stage after the first
+        halves time, so T' = ceil(T / 2^(stages - 1))."""
+        return self.blocks(self.stem(x)).mean(dim=(3, 4)).transpose(1, 2)
+
 
 def create_r2plus1d(widths=(64, 128, 256, 512), layers=(2, 2, 2, 2)) -> R2Plus1D:
     return R2Plus1D(tuple(widths), tuple(layers))

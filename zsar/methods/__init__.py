@@ -43,6 +43,10 @@ class Method:
     extra_model_keys: frozenset = field(default_factory=frozenset)
     # Defaults of a model.arch other than the default one, applied before the run's own keys.
     arch_defaults: dict = field(default_factory=dict)
+    # Train keys a run may set besides the defaults'. Like extra_model_keys, their defaults live in the
+    # method's module: a new switch then leaves every existing run's resolved settings (and its cached
+    # model) as they were.
+    extra_train_keys: frozenset = field(default_factory=frozenset)
 
     @property
     def module(self):
@@ -94,7 +98,11 @@ REGISTRY = {m.name: m for m in (
                           "rest34": {"frames": 8, "stride": 6, "crop": 224, "test_clips": 25},
                           "rest101": {"frames": 4, "stride": 6, "crop": 224, "test_clips": 25}},
         default_sampling="rest18",
-        extra_model_keys=frozenset({"depth", "width", "d_model", "layers", "heads"}),
+        # The ablation switches (zsar/methods/rest.py): attention (single/cross), temporal
+        # (transformer/lstm/gru), backbone (resnet2d/r2plus1d); train.cls_weight (1; 0: MLM only).
+        extra_model_keys=frozenset({"depth", "width", "d_model", "layers", "heads", "attention", "temporal",
+                                    "backbone"}),
+        extra_train_keys=frozenset({"cls_weight"}),
     ),
     Method(
         name="jigsaw",
@@ -136,7 +144,8 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
     """A run's model and train settings: the method's defaults, overridden by the run's own keys."""
     spec = method(name)
     model_keys = set(spec.model_defaults) | spec.extra_model_keys
-    for section, given, known in (("model", model, model_keys), ("train", train, set(spec.train_defaults))):
+    train_keys = set(spec.train_defaults) | spec.extra_train_keys
+    for section, given, known in (("model", model, model_keys), ("train", train, train_keys)):
         unknown = sorted(set(given) - known)
         if unknown:
             raise ValueError(f"{section} keys {unknown} do not apply to method '{name}'; "

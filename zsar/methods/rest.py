@@ -16,6 +16,16 @@ whole cross-modal model on CE + 0.5 x masked token loss (AdamW, lr 1.5e-4, wd 0.
 has its own cosine schedule, stepped every epoch; only joint-training epochs may be kept.
 Validation labels a video by the warm-up's frame classifier, then by ResT's classifier. At test
 time videos are scored by prototypes composed from seen ones (zsar/prototypes.py).
+
+Switches for the paper's ablations (config keys; the defaults are the paper's model):
+- model.attention: single (above) or cross: a video encoder over [CLS, frames] and a text decoder
+  whose causally masked words cross-attend to its outputs (Table 3(c)).
+- model.temporal: transformer, or lstm / gru as the video encoder (attention cross; Table 3(a)).
+- model.backbone: resnet2d (depth 18/34/101), or r2plus1d (depth 18/34): an R(2+1)D over the clip,
+  one token per remaining time step (Table 4(a)).
+- train.cls_weight 0: the masked token loss alone; validation then labels a video by the masked
+  token head's likelihood of each class name (ResT.word_scores). train.mtl_weight 0: the CE alone
+  (Table 3(b)).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zsar.models import create_r2plus1d
 from zsar.training import Phase, count_correct, validation_embeddings
 
 # (block, layers per stage) of the ResNets of He et al. 2016
@@ -123,11 +134,56 @@ def mask_words(words: torch.Tensor, pad_id: int, mask_id: int, p: float, generat
     return words.masked_fill(chosen, mask_id), chosen
 
 
+# Frame encoders: a 2D ResNet per frame (the paper's), or an R(2+1)D over the clip whose feature map,
+# pooled over space, gives one token per remaining time step (Table 4(a)'s 3D encoder).
+BACKBONES = ("resnet2d", "r2plus1d")
+# Attention schemes (Table 3(c)): one cross-modal encoder over [CLS, frames, words] with the modality
+# mask, or a video encoder and a text decoder whose words cross-attend to the video's outputs.
+ATTENTIONS = ("single", "cross")
+# The temporal model over frame tokens (Table 3(a)); LSTM and GRU need the separate video encoder.
+TEMPORALS = ("transformer", "lstm", "gru")
+# Blocks per stage of the R(2+1)D frame encoder, by depth (R(2+1)D-18 and -34).
+R2PLUS1D_LAYERS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+
+
+def frame_tokens(frames: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+    """clips (B, 3, T, H, W) -> the frame encoder's features (B, T', C): T' = T for the 2D ResNet."""
+    if isinstance(frames, ResNet2d):
+        b, _, t = clips.shape[:3]
+        return frames(clips.transpose(1, 2).flatten(0, 1)).view(b, t, -1)
+    return frames.tokens(clips)
+
+
+def _encoder_layer(d_model: int, heads: int, dropout: float) -> nn.TransformerEncoderLayer:
+    return nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout, activation="gelu",
+                                      batch_first=True, norm_first=False)  # post-LN, as ResT
+
+
+def _float_mask(blocked: torch.Tensor) -> torch.Tensor:
+    # A float mask, so that the attention and padding masks combine by addition.
+    return torch.zeros(blocked.shape, device=blocked.device).masked_fill(blocked, float("-inf"))
+
+
 class ResT(nn.Module):
     def __init__(self, *, vocab_size: int, n_classes: int, depth: int = 18, width: int = 64, d_model: int = 768,
-                 layers: int = 12, heads: int = 12, dropout: float = 0.1, max_frames: int = 32, max_words: int = 16):
+                 layers: int = 12, heads: int = 12, dropout: float = 0.1, max_frames: int = 32, max_words: int = 16,
+                 backbone: str = "resnet2d", attention: str = "single", temporal: str = "transformer"):
         super().__init__()
-        self.frames = ResNet2d(depth, width)
+        for key, value, allowed in (("backbone", backbone, BACKBONES), ("attention", attention, ATTENTIONS),
+                                    ("temporal", temporal, TEMPORALS)):
+            if value not in allowed:
+                raise ValueError(f"ResT model.{key} {value!r} is not one of {', '.join(allowed)}")
+        if attention == "single" and temporal != "transformer":
+            raise ValueError(f"ResT model.temporal {temporal!r} needs model.attention: cross; in the single "
+                             "cross-modal encoder the transformer itself is the temporal model")
+        if backbone == "r2plus1d":
+            if depth not in R2PLUS1D_LAYERS:
+                raise ValueError(f"an R(2+1)D frame encoder has depth {' or '.join(map(str, R2PLUS1D_LAYERS))}, "
+                                 f"not {depth}")
+            self.frames = create_r2plus1d([width * 2**i for i in range(4)], R2PLUS1D_LAYERS[depth])
+        else:
+            self.frames = ResNet2d(depth, width)
+        self.backbone, self.attention, self.temporal = backbone, attention, temporal
         self.project = nn.Linear(self.frames.out_dim, d_model)
         self.pad_id, self.mask_id = vocab_size, vocab_size + 1
         self.word_embedding = nn.Embedding(vocab_size + 2, d_model, padding_idx=self.pad_id)
@@ -136,28 +192,54 @@ class ResT(nn.Module):
         self.word_position = nn.Parameter(torch.zeros(1, max_words, d_model))
         nn.init.normal_(self.frame_position, std=0.02)
         nn.init.normal_(self.word_position, std=0.02)
-        layer = nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout, activation="gelu",
-                                           batch_first=True, norm_first=False)  # post-LN, as ResT
-        self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        if attention == "single":
+            self.transformer = nn.TransformerEncoder(_encoder_layer(d_model, heads, dropout), layers,
+                                                     enable_nested_tensor=False)
+        else:
+            if temporal == "transformer":
+                self.video_encoder = nn.TransformerEncoder(_encoder_layer(d_model, heads, dropout), layers,
+                                                           enable_nested_tensor=False)
+            else:
+                rnn = nn.LSTM if temporal == "lstm" else nn.GRU
+                self.video_encoder = rnn(d_model, d_model, num_layers=layers, batch_first=True,
+                                         dropout=dropout if layers > 1 else 0.0)
+            decoder = nn.TransformerDecoderLayer(d_model, heads, 4 * d_model, dropout, activation="gelu",
+                                                 batch_first=True, norm_first=False)
+            self.text_decoder = nn.TransformerDecoder(decoder, layers)
         self.norm = nn.LayerNorm(d_model)
         self.classifier = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, n_classes))
         self.word_head = nn.Linear(d_model, vocab_size)
         self.embed_dim = d_model
 
+    def frame_tokens(self, clips: torch.Tensor) -> torch.Tensor:
+        return frame_tokens(self.frames, clips)
+
     def forward(self, clips: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """clips (B, 3, T, H, W), words (B, W) ids -> (LN(z_L^0) (B, d), word outputs (B, W, d))."""
-        b, _, t = clips.shape[:3]
-        frames = self.frames(clips.transpose(1, 2).flatten(0, 1)).view(b, t, -1)
-        tokens = torch.cat([self.cls.expand(b, -1, -1),
-                            self.project(frames) + self.frame_position[:, :t],
-                            self.word_embedding(words) + self.word_position[:, :words.shape[1]]], dim=1)
-        blocked = ~modality_mask(t, words.shape[1]).to(clips.device)
-        padding = torch.cat([torch.zeros(b, 1 + t, dtype=torch.bool, device=clips.device), words == self.pad_id], 1)
-        # A float mask, so that the attention and padding masks combine by addition.
-        attn = torch.zeros(blocked.shape, device=clips.device).masked_fill(blocked, float("-inf"))
-        pad = torch.zeros(padding.shape, device=clips.device).masked_fill(padding, float("-inf"))
-        z = self.transformer(tokens, mask=attn, src_key_padding_mask=pad)
-        return self.norm(z[:, 0]), z[:, 1 + t:]
+        """clips (B, 3, T, H, W), words (B, W) ids -> (video embedding (B, d), word outputs (B, W, d)).
+
+        The video embedding is LN(z_L^0), the CLS output; with an LSTM or GRU video encoder, which has no
+        CLS, LN of the mean of its outputs.
+        """
+        frames = self.frame_tokens(clips)
+        b, t, n_words, device = frames.shape[0], frames.shape[1], words.shape[1], clips.device
+        frames = self.project(frames) + self.frame_position[:, :t]
+        text = self.word_embedding(words) + self.word_position[:, :n_words]
+        word_padding = _float_mask(words == self.pad_id)
+        if self.attention == "single":
+            tokens = torch.cat([self.cls.expand(b, -1, -1), frames, text], dim=1)
+            padding = torch.cat([torch.zeros(b, 1 + t, device=device), word_padding], 1)
+            attn = _float_mask(~modality_mask(t, n_words).to(device))
+            z = self.transformer(tokens, mask=attn, src_key_padding_mask=padding)
+            return self.norm(z[:, 0]), z[:, 1 + t:]
+        if self.temporal == "transformer":
+            video = self.video_encoder(torch.cat([self.cls.expand(b, -1, -1), frames], dim=1))
+            embedding = video[:, 0]
+        else:
+            video = self.video_encoder(frames)[0]
+            embedding = video.mean(dim=1)
+        causal = _float_mask(~torch.ones(n_words, n_words, dtype=torch.bool, device=device).tril())
+        z = self.text_decoder(text, video, tgt_mask=causal, tgt_key_padding_mask=word_padding)
+        return self.norm(embedding), z
 
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
         """The video embedding LN(z_L^0) with input [CLS, frames, MASK].
@@ -170,13 +252,34 @@ class ResT(nn.Module):
         mask = torch.full((clips.shape[0], 1), self.mask_id, dtype=torch.long, device=clips.device)
         return self.forward(clips, mask)[0]
 
-    def loss(self, clips, words, labels, *, p: float = 0.15, mtl_weight: float = 0.5, generator=None):
-        """CE of the classifier on LN(z_L^0) + mtl_weight (ResT: 0.5) x the masked token loss."""
+    def word_scores(self, clips: torch.Tensor, class_words: torch.Tensor) -> torch.Tensor:
+        """How likely each class's name is for each video, by the masked token head alone.
+
+        Every word slot holds [MASK]; class c scores the mean over its words of log p(word i of c at
+        slot i). One forward pass per clip, whatever the class count (the masked slots do not depend on
+        the class). clips (B, [N,] 3, T, H, W), class_words (C, W) ids padded with pad_id -> (B, C).
+        """
+        if clips.dim() == 6:
+            b, n = clips.shape[:2]
+            return self.word_scores(clips.flatten(0, 1), class_words).view(b, n, -1).mean(dim=1)
+        slots = class_words.shape[1]
+        masked = torch.full((clips.shape[0], slots), self.mask_id, dtype=torch.long, device=clips.device)
+        log_p = F.log_softmax(self.word_head(self.forward(clips, masked)[1]).float(), dim=-1)  # (B, W, V)
+        real = class_words != self.pad_id
+        ids = class_words.masked_fill(~real, 0)
+        picked = log_p[:, torch.arange(slots, device=clips.device)[None, :], ids]  # (B, C, W)
+        return (picked * real).sum(dim=-1) / real.sum(dim=-1)
+
+    def loss(self, clips, words, labels, *, p: float = 0.15, mtl_weight: float = 0.5, cls_weight: float = 1.0,
+             generator=None):
+        """cls_weight (ResT: 1) x CE of the classifier on LN(z_L^0) + mtl_weight (ResT: 0.5) x the masked
+        token loss. A weight of 0 keeps its term in the graph at zero: every parameter gets a gradient, as
+        DistributedDataParallel requires."""
         masked, chosen = mask_words(words, self.pad_id, self.mask_id, p, generator)
         video, word_out = self.forward(clips, masked)
         ce = F.cross_entropy(self.classifier(video), labels)
         mtl = F.cross_entropy(self.word_head(word_out[chosen]), words[chosen])
-        return ce + mtl_weight * mtl
+        return cls_weight * ce + mtl_weight * mtl
 
 
 def create_rest(preset: str, *, vocab_size: int, n_classes: int, **overrides) -> ResT:
@@ -203,14 +306,13 @@ class _FrameClassifier(nn.Module):
 
     def __init__(self, frames, probe):
         super().__init__()
-        self.frames, self.probe = frames, probe
+        self.frames, self.probe = frames, probe  # not the whole model: DDP wants every parameter used
 
     def logits(self, clips):
         if clips.dim() == 6:
             b, n = clips.shape[:2]
             return self.logits(clips.flatten(0, 1)).view(b, n, -1).mean(dim=1)
-        b, _, t = clips.shape[:3]
-        return self.probe(self.frames(clips.transpose(1, 2).flatten(0, 1)).view(b, t, -1).mean(dim=1))
+        return self.probe(frame_tokens(self.frames, clips).mean(dim=1))
 
     def forward(self, clips, labels):
         return F.cross_entropy(self.logits(clips).float(), labels)
@@ -222,13 +324,31 @@ class _FrameClassifier(nn.Module):
         return self.probe.out_features
 
 
-class _Loss(nn.Module):
-    def __init__(self, rest, words, mask_p, mtl_weight):
+class _WordScores(nn.Module):
+    """Validation of a model trained without the classifier (cls_weight 0): class scores from the
+    masked token head (ResT.word_scores), read through embed like the frame classifier's."""
+
+    def __init__(self, rest, words):
         super().__init__()
-        self.rest, self.words, self.mask_p, self.mtl_weight = rest, words, mask_p, mtl_weight
+        self.rest, self.words = rest, words
+
+    def embed(self, clips):
+        return self.rest.word_scores(clips, self.words)
+
+    @property
+    def embed_dim(self):
+        return len(self.words)
+
+
+class _Loss(nn.Module):
+    def __init__(self, rest, words, mask_p, mtl_weight, cls_weight):
+        super().__init__()
+        self.rest, self.words, self.mask_p = rest, words, mask_p
+        self.mtl_weight, self.cls_weight = mtl_weight, cls_weight
 
     def forward(self, clips, labels):
-        return self.rest.loss(clips, self.words[labels], labels, p=self.mask_p, mtl_weight=self.mtl_weight)
+        return self.rest.loss(clips, self.words[labels], labels, p=self.mask_p, mtl_weight=self.mtl_weight,
+                              cls_weight=self.cls_weight)
 
 
 class Training:
@@ -240,6 +360,10 @@ class Training:
         self.max_words = max(len(w) for w in word_ids)
         pad = len(self.vocabulary)
         self.words = torch.tensor([w + [pad] * (self.max_words - len(w)) for w in word_ids])
+        # Table 3(b): cls_weight 0 trains with the masked token loss only (mtl_weight 0: the CE only).
+        self.cls_weight = train_cfg.get("cls_weight", 1.0)
+        if self.cls_weight == 0 and train_cfg["mtl_weight"] == 0:
+            raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
         self.phases = [Phase("warmup", train_cfg["warmup_epochs"], select=False),
                        Phase("joint", train_cfg["epochs"], select=True)]
 
@@ -250,7 +374,7 @@ class Training:
     def loss_module(self, net, phase, device):
         if phase.name == "warmup":
             return _FrameClassifier(net["rest"].frames, net["probe"])
-        return _Loss(net["rest"], self.words.to(device), self.cfg["mask_p"], self.cfg["mtl_weight"])
+        return _Loss(net["rest"], self.words.to(device), self.cfg["mask_p"], self.cfg["mtl_weight"], self.cls_weight)
 
     def optimizer(self, net, phase):
         if phase.name == "warmup":
@@ -263,9 +387,13 @@ class Training:
         return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(phase.epochs, 1))
 
     def correct(self, net, phase, videos, clip_cfg) -> int:
-        """How many of `videos` the model labels right: the warm-up's frame classifier, then ResT's."""
+        """How many of `videos` the model labels right: the warm-up's frame classifier, then ResT's
+        classifier, or its masked token head when the classifier is not trained (cls_weight 0)."""
         if phase.name == "warmup":
             scores = validation_embeddings(_FrameClassifier(net["rest"].frames, net["probe"]), videos, clip_cfg)
+        elif self.cls_weight == 0:
+            words = self.words.to(next(net.parameters()).device)
+            scores = validation_embeddings(_WordScores(net["rest"], words), videos, clip_cfg)
         else:
             with torch.no_grad():
                 embeddings = torch.from_numpy(validation_embeddings(net["rest"], videos, clip_cfg))
