@@ -510,6 +510,8 @@ def select_composition_inputs(wildcards):
         "features": f"features/{wildcards.run}/{source}_seen.h5",
         "index": f"index/{source}.parquet",
         "seen_vectors": f"semantic/{settings['embedding']}/{source}.h5",
+        # read for its n_unseen only (the one_se rule's held-out size), never its classes
+        "splits": "splits/{target}_{seen}_{unseen}.json",
     }
 
 
@@ -522,7 +524,7 @@ def compose_inputs(wildcards):
         "target_vectors": f"semantic/{settings['embedding']}/{wildcards.target}.h5",
     }
     if config["compose"]["select"] == "cv":
-        inputs["selection"] = "prototypes/{run}/composition.json"
+        inputs["selection"] = "prototypes/{run}/composition_{target}_{seen}_{unseen}.json"
     return inputs
 
 

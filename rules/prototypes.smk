@@ -15,19 +15,21 @@ rule seen_prototypes:
 
 
 rule select_composition:
-    """(epsilon, K, d) by k-fold cross-validation over the seen classes only (ResT)."""
+    """(epsilon, K, d) by cross-validation over the seen classes only, per protocol (compose.rule)."""
     input:
         unpack(select_composition_inputs),
     output:
-        "prototypes/{run}/composition.json",
+        "prototypes/{run}/composition_{target}_{seen}_{unseen}.json",
     log:
-        "logs/select_composition/{run}.log",
+        "logs/select_composition/{run}/{target}_{seen}_{unseen}.log",
     benchmark:
-        "logs/select_composition/{run}.benchmark.tsv"
+        "logs/select_composition/{run}/{target}_{seen}_{unseen}.benchmark.tsv"
     conda:
         "../envs/zsar.yaml"
     params:
         grid=config["compose"]["grid"],
+        rule=config["compose"]["rule"],
+        repeats=config["compose"]["repeats"],
         folds=config["compose"]["folds"],
         seed=config["compose"]["seed"],
     script:

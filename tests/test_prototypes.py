@@ -160,3 +160,108 @@ def test_seen_videos_are_those_of_kept_classes_and_at_most_n_per_class_and_split
     shuffled = select_seen_videos(catalogue.sample(frac=1, random_state=1), ["kept a", "kept b"], 3, seed=0)
     assert shuffled["video_id"].tolist() == three["video_id"].tolist()  # the draw ignores the row order
     assert select_seen_videos(catalogue, ["kept a", "kept b"], 3, seed=1)["video_id"].tolist() != three["video_id"].tolist()
+
+
+def test_row_wise_top_d_is_the_optimum_cbc_finds():
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        S = rng.uniform(-0.2, 1.0, size=(5, 8))
+        allowed = rng.random((5, 8)) < 0.7
+        d = int(rng.integers(1, 5))
+        # a capacity no column can reach sends the same program to CBC
+        assert solve_assignment(S, allowed, d).tolist() == solve_assignment(S, allowed, d, capacity=100).tolist()
+
+
+def grid_rows(points):
+    return [{"epsilon": e, "K": K, "d": d, "top1": top1, "se": se} for e, K, d, top1, se in points]
+
+
+def test_one_se_rule_picks_the_most_conservative_point_among_near_ties_whatever_the_grid_order():
+    from zsar.prototypes import choose_best, choose_one_se
+
+    rows = grid_rows([(0.5, 5, 5, 0.80, 0.02),   # best mean; within one SE: >= 0.78
+                      (0.5, 1, 5, 0.79, 0.03),   # smallest K, but d = 5
+                      (0.3, 3, 3, 0.79, 0.02),
+                      (0.7, 3, 3, 0.785, 0.02),  # d 3, K 3, and the largest epsilon among them
+                      (0.9, 1, 1, 0.70, 0.02)])  # the simplest, but more than one SE behind
+    assert choose_best(rows)["epsilon"] == 0.5 and choose_best(rows)["d"] == 5
+    expected = (0.7, 3, 3)
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 3, 1]):
+        chosen = choose_one_se([rows[k] for k in order])
+        assert (chosen["epsilon"], chosen["K"], chosen["d"]) == expected
+    # K breaks ties of d before epsilon does
+    rows.append({"epsilon": 0.3, "K": 2, "d": 3, "top1": 0.781, "se": 0.02})
+    assert (choose_one_se(rows)["K"], choose_one_se(rows)["epsilon"]) == (2, 0.3)
+
+
+def test_one_se_rule_picks_the_best_point_when_it_is_clearly_ahead():
+    from zsar.prototypes import choose_one_se
+
+    rows = grid_rows([(0.9, 1, 1, 0.60, 0.01), (0.3, 10, 5, 0.90, 0.01), (0.5, 3, 3, 0.85, 0.03)])
+    chosen = choose_one_se(rows)
+    assert (chosen["epsilon"], chosen["K"], chosen["d"]) == (0.3, 10, 5)
+
+
+def test_held_out_size_follows_the_unseen_count_keeps_half_the_seen_classes_and_holds_out_two():
+    from zsar.prototypes import held_out_size
+
+    assert held_out_size(28, 10) == 10   # 0/50 of 20 target classes
+    assert held_out_size(28, 20) == 14   # 0/100: capped, 14 of 28 stay in
+    assert held_out_size(27, 20) == 13   # 14 stay in
+    assert held_out_size(50, 1) == 2
+    assert held_out_size(4, 3) == 2
+    with pytest.raises(ValueError, match="too few"):
+        held_out_size(3, 1)
+
+
+def test_repeated_rounds_are_seeded_fresh_draws():
+    from zsar.prototypes import random_rounds
+
+    rounds = random_rounds(28, 10, 20, seed=0)
+    assert len(rounds) == 20 and all(len(r) == 10 == len(set(r.tolist())) for r in rounds)
+    assert all(0 <= r.min() and r.max() < 28 for r in rounds)
+    assert len({tuple(r) for r in rounds}) == 20  # each round draws afresh
+    assert [r.tolist() for r in random_rounds(28, 10, 20, seed=0)] == [r.tolist() for r in rounds]
+    assert [r.tolist() for r in random_rounds(28, 10, 20, seed=1)] != [r.tolist() for r in rounds]
+    assert [r.tolist() for r in random_rounds(28, 10, 5, seed=0)] == [r.tolist() for r in rounds[:5]]
+    with pytest.raises(ValueError):
+        random_rounds(28, 10, 1, seed=0)
+
+
+def mixed_classes():
+    """16 seen classes that mix two of 4 base actions, alike in both spaces, and 3 videos each."""
+    rng = np.random.default_rng(0)
+    base = np.linalg.qr(rng.normal(size=(8, 4)))[0].T
+    pairs = [(a, b) for a in range(4) for b in range(4) if a != b][:12] + [(0, 0), (1, 1), (2, 2), (3, 3)]
+    vectors = np.array([base[a] + 0.7 * base[b] for a, b in pairs])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(16), 3)
+    return vectors, rng.normal(size=(48, 8)) * 0.05 + vectors[labels], labels
+
+
+def test_selection_takes_seen_data_and_an_unseen_count_only_and_records_its_rule():
+    import inspect
+    import json
+
+    from zsar.prototypes import held_out_size, select_composition
+
+    assert list(inspect.signature(select_composition).parameters) == [
+        "seen_prototypes_", "seen_vectors", "embeddings", "labels", "grid", "n_unseen", "rule", "repeats", "folds",
+        "seed"]
+    vectors, embeddings, labels = mixed_classes()
+    grid = {"epsilon": [0.0, 0.5], "K": [1, 4], "d": [1, 4]}
+    record = select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=5, repeats=6, seed=0)
+    assert record["rule"] == "one_se" and record["repeats"] == 6 and record["held_out"] == held_out_size(16, 5) == 5
+    assert len(record["grid"]) == 8 and all(len(r["round_top1"]) == 6 and r["se"] >= 0 for r in record["grid"])
+    chosen = next(r for r in record["grid"] if all(r[k] == record["chosen"][k] for k in ("epsilon", "K", "d")))
+    assert chosen["top1"] >= record["best"]["top1"] - record["best"]["se"]
+    json.dumps(record)  # composition_{target}_{seen}_{unseen}.json
+    assert select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=20, repeats=6)["held_out"] == 8
+    assert select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=5, repeats=6, seed=0) == record
+    paper = select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=5, rule="best", folds=4)
+    assert paper["rule"] == "best" and paper["folds"] == 4 and "repeats" not in paper
+    assert paper["chosen"] == {k: max(paper["grid"], key=lambda r: r["top1"])[k] for k in ("epsilon", "K", "d")}
+    with pytest.raises(TypeError, match="unseen-class count"):  # never the unseen classes themselves
+        select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=["class a", "class b"])
+    with pytest.raises(ValueError, match="unknown selection rule"):
+        select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=5, rule="hindsight")

@@ -14,7 +14,8 @@ seen_classes, seen = read_seen_prototypes(snakemake.input.seen)
 seen_vectors = read_class_embedding(snakemake.input.seen_vectors).vectors_of(seen_classes)
 target = read_class_embedding(snakemake.input.target_vectors)
 p = snakemake.params
-# The cross-validated choice (prototypes/{run}/composition.json), or config's fixed values.
+# The cross-validated choice for this protocol (prototypes/{run}/composition_{target}_{seen}_{unseen}.json),
+# or config's fixed values.
 chosen = read_json(snakemake.input.selection)["chosen"] if "selection" in snakemake.input.keys() else p.fixed
 K, epsilon, d = chosen["K"], chosen["epsilon"], chosen["d"]
 print(f"K={K} epsilon={epsilon} d={d} capacity={p.capacity}", file=sys.stderr)

@@ -222,40 +222,148 @@ def read_composition(path) -> tuple[dict, list[dict]]:
     return settings, splits
 
 
-def cross_validate(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray,
-                   labels: np.ndarray, grid: dict, *, folds: int = 5, seed: int = 0):
-    """Choose (epsilon, K, d) by k-fold cross-validation over the seen classes only (ResT).
+# ---- choosing (epsilon, K, d) on the seen classes only -------------------------------------------
+#
+# Each round of cross-validation holds out some seen classes, composes their prototypes from the
+# other seen classes' prototypes (all constraints) and labels their held-out videos by the nearest
+# composed prototype. Two rules (config compose.rule):
+#   best    ResT's protocol: the seen classes are dealt into `folds` folds, each fold is held out
+#           once, and the grid point with the best mean top-1 is chosen (ties: first in grid order).
+#   one_se  the held-out size matches the protocol: each round holds out as many seen classes as the
+#           split being scored has unseen classes, capped so that at least half the seen classes
+#           stay in (and at least 2 are held out); `repeats` rounds, each a fresh seeded random draw
+#           of the held-out classes; then the one-standard-error rule: among the grid points whose
+#           mean top-1 is within one standard error (of the best point's mean) of the best mean, the
+#           most conservative composition, the smallest d, then the smallest K, then the largest
+#           epsilon. Fewer and nearer seen classes per prototype is the simpler model: d caps how
+#           many seen prototypes are mixed, K how far down the neighbour list they may come from,
+#           and a larger epsilon forbids more seen classes that another unseen class is much nearer
+#           to. The order of this tie-break is fixed here, not by the order of the grid.
+# The selection receives the seen classes' data and one integer, the protocol's unseen-class count
+# (protocol information, read from the split file's `n_unseen`); never a target class, its vector or
+# a target video.
 
-    The seen classes are dealt into `folds` folds. For each fold, its classes play the unseen
-    ones: their prototypes are composed from the other folds' prototypes (all constraints), and
-    `embeddings` of their videos (`labels`: row indices into the seen classes) are labelled by the
-    nearest composed prototype. Returns a list of {epsilon, K, d, top1 (mean over folds), fold_top1}
-    in grid order, and the first entry with the best mean top-1.
-    """
-    n = len(seen_prototypes_)
-    if n < 2 * folds:
-        raise ValueError(f"{n} seen classes are too few for {folds}-fold cross-validation")
-    order = np.random.default_rng(seed).permutation(n)
-    fold_of = np.empty(n, dtype=int)
-    fold_of[order] = np.arange(n) % folds
+RULES = ("best", "one_se")
+
+
+def held_out_size(n_seen: int, n_unseen: int) -> int:
+    """Seen classes one round holds out under the one_se rule: as many as the protocol has unseen
+    classes, at most half of the seen classes (the other half or more stay in), at least 2."""
+    if n_seen < 4:
+        raise ValueError(f"{n_seen} seen classes are too few: a round holds out at least 2 and keeps at least as many")
+    if n_unseen < 1:
+        raise ValueError(f"a protocol with {n_unseen} unseen classes")
+    return max(2, min(n_unseen, n_seen // 2))
+
+
+def kfold_rounds(n_seen: int, folds: int, seed: int) -> list[np.ndarray]:
+    """ResT's rounds: the seen classes dealt at random into `folds` folds, each held out once."""
+    if n_seen < 2 * folds:
+        raise ValueError(f"{n_seen} seen classes are too few for {folds}-fold cross-validation")
+    order = np.random.default_rng(seed).permutation(n_seen)
+    fold_of = np.empty(n_seen, dtype=int)
+    fold_of[order] = np.arange(n_seen) % folds
+    return [np.flatnonzero(fold_of == f) for f in range(folds)]
+
+
+def random_rounds(n_seen: int, held_out: int, repeats: int, seed: int) -> list[np.ndarray]:
+    """`repeats` rounds, round r holding out `held_out` seen classes drawn with seed (seed, r): the
+    first rounds stay the same when more are asked for."""
+    if not 1 <= held_out < n_seen:
+        raise ValueError(f"cannot hold out {held_out} of {n_seen} seen classes")
+    if repeats < 2:
+        raise ValueError("a standard error needs at least 2 rounds")
+    return [np.sort(np.random.default_rng([seed, r]).choice(n_seen, held_out, replace=False))
+            for r in range(repeats)]
+
+
+def score_grid(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray, labels: np.ndarray,
+               grid: dict, rounds: list[np.ndarray]) -> list[dict]:
+    """Per grid point (grid order: epsilon, then K, then d) {epsilon, K, d, top1, se, round_top1}: the
+    top-1 of each round whose held-out classes have videos (`labels`: row indices into the seen
+    classes), their mean, and its standard error (sample sd / sqrt(rounds); the rounds share classes,
+    so it is a yardstick for near-ties, not an exact error)."""
     x = unit(embeddings)
     rows = []
     for epsilon in grid["epsilon"]:
         for K in grid["K"]:
             for d in grid["d"]:
-                fold_top1 = []
-                for f in range(folds):
-                    unseen, seen = np.flatnonzero(fold_of == f), np.flatnonzero(fold_of != f)
-                    S = seen_vectors[unseen] @ seen_vectors[seen].T
-                    protos, _, _ = compose(S, seen_prototypes_[seen], K=K, d=d, epsilon=epsilon)
+                round_top1 = []
+                for unseen in rounds:
+                    seen = np.setdiff1d(np.arange(len(seen_prototypes_)), unseen)
                     members = np.isin(labels, unseen)
                     if not members.any():
                         continue
+                    S = seen_vectors[unseen] @ seen_vectors[seen].T
+                    protos, _, _ = compose(S, seen_prototypes_[seen], K=K, d=d, epsilon=epsilon)
                     predicted = unseen[(x[members] @ protos.T).argmax(axis=1)]
-                    fold_top1.append(float((predicted == labels[members]).mean()))
-                if not fold_top1:
+                    round_top1.append(float((predicted == labels[members]).mean()))
+                if not round_top1:
                     raise ValueError("no video of a seen class to cross-validate on")
-                rows.append({"epsilon": epsilon, "K": K, "d": d, "top1": float(np.mean(fold_top1)),
-                             "fold_top1": fold_top1})
-    best = max(rows, key=lambda r: r["top1"])  # max keeps the first of equals: grid order decides ties
-    return rows, best
+                se = float(np.std(round_top1, ddof=1) / np.sqrt(len(round_top1))) if len(round_top1) > 1 else 0.0
+                rows.append({"epsilon": epsilon, "K": K, "d": d, "top1": float(np.mean(round_top1)), "se": se,
+                             "round_top1": round_top1})
+    return rows
+
+
+def choose_best(rows: list[dict]) -> dict:
+    """The grid point with the best mean top-1; the first in grid order among equals."""
+    return max(rows, key=lambda r: r["top1"])
+
+
+def choose_one_se(rows: list[dict]) -> dict:
+    """The one-standard-error rule: among the points whose mean top-1 is at least the best mean less
+    the best point's standard error, the smallest d, then the smallest K, then the largest epsilon."""
+    best = choose_best(rows)
+    near = [r for r in rows if r["top1"] >= best["top1"] - best["se"]]
+    return min(near, key=lambda r: (r["d"], r["K"], -r["epsilon"]))
+
+
+def select_composition(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray,
+                       labels: np.ndarray, grid: dict, *, n_unseen: int, rule: str = "one_se", repeats: int = 20,
+                       folds: int = 5, seed: int = 0) -> dict:
+    """Choose (epsilon, K, d) from the seen classes alone, by `rule` (see above). `n_unseen` is the
+    protocol's unseen-class count (only the one_se rule uses it). Returns the record written to
+    prototypes/{run}/composition_{target}_{seen}_{unseen}.json: rule, its rounds, every grid point's
+    mean top-1 and standard error, and the chosen point."""
+    if isinstance(n_unseen, bool) or not isinstance(n_unseen, (int, np.integer)):
+        raise TypeError(f"n_unseen is the protocol's unseen-class count, an integer, not {type(n_unseen).__name__}")
+    n = len(seen_prototypes_)
+    if rule == "best":
+        rounds = kfold_rounds(n, folds, seed)
+        design = {"folds": folds}
+    elif rule == "one_se":
+        held_out = held_out_size(n, n_unseen)
+        rounds = random_rounds(n, held_out, repeats, seed)
+        design = {"repeats": repeats, "held_out": held_out}
+    else:
+        raise ValueError(f"unknown selection rule {rule!r}; use one of {', '.join(RULES)}")
+    rows = score_grid(seen_prototypes_, seen_vectors, embeddings, labels, grid, rounds)
+    chosen = choose_best(rows) if rule == "best" else choose_one_se(rows)
+    best = choose_best(rows)
+    return {"rule": rule, **design, "seed": seed, "n_seen": n, "n_unseen": n_unseen,
+            "chosen": {k: chosen[k] for k in ("epsilon", "K", "d")}, "top1": chosen["top1"], "se": chosen["se"],
+            "best": {k: best[k] for k in ("epsilon", "K", "d", "top1", "se")},
+            "grid": rows}
+
+
+def cross_validate(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray,
+                   labels: np.ndarray, grid: dict, *, folds: int = 5, seed: int = 0):
+    """ResT's k-fold choice (rule `best`): every grid point's rows (with `fold_top1`, the top-1 of
+    each fold) in grid order, and the first with the best mean top-1."""
+    rows = score_grid(seen_prototypes_, seen_vectors, embeddings, labels, grid, kfold_rounds(len(seen_prototypes_),
+                                                                                             folds, seed))
+    rows = [{**{k: v for k, v in r.items() if k != "round_top1"}, "fold_top1": r["round_top1"]} for r in rows]
+    return rows, choose_best(rows)
+
+
+def cv_videos(videos: pd.DataFrame, split: pd.Series, classes: list[str]) -> tuple[np.ndarray, str]:
+    """Which seen-feature rows cross-validation labels: the held-out (val) videos of the seen
+    classes, or their training videos when the source has no val videos. Returns the row mask and
+    a phrase saying which."""
+    kept = videos["label"].isin(classes).to_numpy()
+    held_out = (split == "val").to_numpy() & kept
+    if held_out.any():
+        return held_out, "held-out (val)"
+    # the seen prototypes come from the training videos; prefer videos they did not see
+    return (split == "train").to_numpy() & kept, "training (the source has no val videos)"
