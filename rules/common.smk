@@ -459,6 +459,13 @@ def train_inputs(wildcards):
     }
 
 
+def run_seed(wildcards):
+    """The run's training seed: runs.<run>.seed, else the global seed (replicates of a study differ
+    only in it). A run without its own seed keeps exactly the parameters it had."""
+    run_settings(wildcards.run)  # an unknown run is named
+    return config["runs"][wildcards.run].get("seed", config["seed"])
+
+
 # ---- rules/extract.smk -----------------------------------------------------
 
 
@@ -564,7 +571,7 @@ def provenance(wildcards):
         "run": wildcards.run,
         # What a job asks a cluster for does not change the result, so it must not rerun scoring.
         **{k: v for k, v in settings.items() if k != "resources"},
-        "seed": config["seed"],
+        "seed": run_seed(wildcards),  # the training seed
         "overlap": config["overlap"],
         "embedding_spec": embedding_spec(settings["embedding"]),
         # How the cache is cut into shards, or compressed when raw, does not change a result.

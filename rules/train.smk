@@ -14,8 +14,11 @@ rule training_inputs:
     benchmark:
         "logs/training_inputs/{run}.benchmark.tsv"
     params:
-        settings=lambda wc: {key: value for key, value in run_settings(wc.run).items() if key != "resources"},
-        seed=config["seed"],
+        # The seed apart (below): runs.<run>.seed equal to the global seed retrains nothing.
+        settings=lambda wc: {
+            key: value for key, value in run_settings(wc.run).items() if key not in ("resources", "seed")
+        },
+        seed=run_seed,
         frames=lambda wc: frames_identity(run_settings(wc.run)["source"]),
     run:
         from zsar.io import write_json
@@ -48,7 +51,7 @@ rule train_model:
         model=lambda wc: run_settings(wc.run)["model"],
         train=lambda wc: run_settings(wc.run)["train"],
         sampling=lambda wc: run_settings(wc.run)["sampling"],
-        seed=config["seed"],
+        seed=run_seed,
         # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
         checkpoint="models/{run}/checkpoint.pt",
     script:
