@@ -22,15 +22,20 @@ envvars:
     "ZSAR_ROOT",
 
 
+# The working directory's config.yaml, else the workflow's own: `snakemake -d elsewhere` builds a
+# study's world apart from the demo's artefacts (studies/world.yaml). Project files (the schema,
+# data_manifest/, rules, scripts, envs) are read beside this Snakefile; data and artefacts go to
+# the working directory.
+CONFIG_FILE = "config.yaml" if os.path.exists("config.yaml") else os.path.join(workflow.basedir, "config.yaml")
 # Snakemake reports a broken config file without its name or line; say where it breaks.
-if os.path.exists("config.yaml"):
+if os.path.exists(CONFIG_FILE):
     try:
-        load_yaml("config.yaml")
+        load_yaml(CONFIG_FILE)
     except YAMLFileError as error:
         sys.exit(f"zsar: {error}")
 
 
-configfile: "config.yaml"
+configfile: CONFIG_FILE
 
 
 validate(config, "config.schema.yaml")
