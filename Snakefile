@@ -55,6 +55,7 @@ include: "rules/splits.smk"
 include: "rules/prototypes.smk"
 include: "rules/score.smk"
 include: "rules/report.smk"
+include: "rules/studies.smk"
 
 
 rule all:

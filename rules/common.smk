@@ -615,3 +615,50 @@ def protocols(target):
     """The protocols tabulated for a target: its published splits if its manifest has them
     (Kinetics-ZSAR: 60 validation / 160 test classes), else the configured 0/N (0/50 and 0/100)."""
     return protocols_of(target)[-1:] if manifest(target).get("protocol_splits") else protocols_of(target)
+
+
+# ---- rules/studies.smk -----------------------------------------------------
+
+
+def study_settings(name):
+    """A study of config's `studies`, checked: its reference, runs and targets exist."""
+    import re
+
+    studies = config["studies"]
+    if name not in studies:
+        stop(
+            f"there is no study '{name}'{did_you_mean(name, studies)}; "
+            + (
+                f"the config's 'studies' defines: {', '.join(studies)}"
+                if studies
+                else "the config defines none: add a study file, e.g. --configfile config.yaml studies/rest_ablations.yaml"
+            )
+        )
+    study = studies[name]
+    variants = [row["variant"] for row in study["rows"]]
+    if len(set(variants)) != len(variants):
+        stop(f"study '{name}': each row needs its own variant name ({', '.join(variants)})")
+    if study["reference"] not in variants:
+        stop(f"study '{name}': reference '{study['reference']}' is not a row's variant ({', '.join(variants)})")
+    for row in study["rows"]:
+        if ("run" in row) == ("runs" in row):
+            stop(f"study '{name}', row '{row['variant']}': give either run or runs (replicates)")
+        for run in row.get("runs", [row.get("run")]):
+            targets = run_settings(run)["targets"]
+            for target in study["targets"]:
+                match = re.fullmatch(r"([a-z0-9]+)_(\d+)_(\d+)", target)
+                if not match or match[1] not in targets:
+                    stop(
+                        f"study '{name}': target '{target}' is not one of run '{run}''s results "
+                        f"(results/{run}/<target>_<protocol>.json; its targets: {', '.join(targets)})"
+                    )
+                if f"{match[2]}_{match[3]}" not in protocols_of(match[1]):
+                    stop(f"study '{name}': {match[1]} has no protocol {match[2]}/{match[3]}.\n{valid_targets()}")
+    return study
+
+
+def study_inputs(wildcards):
+    """The results JSON of every run of the study's rows, for each of its targets."""
+    study = study_settings(wildcards.study)
+    runs = dict.fromkeys(run for row in study["rows"] for run in row.get("runs", [row.get("run")]))
+    return [f"results/{run}/{target}.json" for run in runs for target in study["targets"]]

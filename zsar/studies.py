@@ -1,0 +1,143 @@
+"""Ablation studies: variants side by side, with their spread over splits and training seeds.
+
+A study (config.yaml's `studies`, rules/studies.smk) names rows; each row is a score path (the
+results JSON's `prototypes`, `e2e`, ...) of one run, or of several runs that differ only in their
+training seed (replicates). For each of the study's targets (`synthetic_0_50`, ...) a row gets:
+
+- top1: the mean over splits of the split's top-1 (%), averaged over the row's replicates;
+- split_std: the standard deviation over splits (ddof=0, as every other zsar table), averaged
+  over replicates; with one replicate it is the results JSON's top1.std;
+- seed_std: the standard deviation (ddof=1) over replicates of their mean top-1; empty for one;
+- n_splits, replicates;
+- diff, diff_se: the paired difference against the reference row, split by split on the same
+  splits (each split's top-1 averaged over replicates first), its mean and standard error
+  (std ddof=1 / sqrt(n_splits)). Empty for the reference row; no standard error where a protocol
+  has one split (0/100: all classes unseen), whose only spread is over seeds.
+
+Every run of a study must have been scored on the same splits: each split's unseen classes are
+compared, and a mismatch stops with the runs named.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from zsar.io import read_json
+
+
+class StudyError(ValueError):
+    """A study that cannot be tabulated: a missing path, or runs scored on different splits."""
+
+
+def row_runs(row: dict) -> list[str]:
+    """The runs of a study row: `runs` (replicates) or its one `run`."""
+    return list(row["runs"]) if "runs" in row else [row["run"]]
+
+
+def split_classes(result: dict, path: str) -> list[tuple[str, ...]]:
+    """Per split, the unseen classes a path was scored on (the keys of its per-class top-1)."""
+    return [tuple(sorted(split[path]["per_class_top1"])) for split in result["splits"]]
+
+
+def _per_split(result: dict, path: str, where: str) -> np.ndarray:
+    if path not in result or not result["splits"] or path not in result["splits"][0]:
+        known = [k for k in result["splits"][0] if isinstance(result["splits"][0][k], dict)] if result["splits"] else []
+        raise StudyError(f"{where} has no score path '{path}' (it has: {', '.join(known)})")
+    return 100 * np.array([split[path]["top1"] for split in result["splits"]], dtype=np.float64)
+
+
+def study_table(study: dict, results: dict[tuple[str, str], dict]) -> pd.DataFrame:
+    """The study's table, a row per study row. `results[(run, target)]` is that run's results JSON
+    for the target (e.g. `synthetic_0_50`)."""
+    rows = study["rows"]
+    reference = next(row for row in rows if row["variant"] == study["reference"])
+    table = [{"variant": row["variant"], "run": ";".join(row_runs(row)), "replicates": len(row_runs(row)),
+              "path": row["path"], "table": row.get("table", "")} for row in rows]
+    for target in study["targets"]:
+        per_row = []
+        for row in rows:
+            per_row.append([_per_split(results[(run, target)], row["path"], f"results/{run}/{target}.json")
+                            for run in row_runs(row)])
+        # Every run on the same splits as the reference row's first run.
+        anchor = row_runs(reference)[0]
+        anchor_classes = split_classes(results[(anchor, target)], reference["path"])
+        for row in rows:
+            for run in row_runs(row):
+                classes = split_classes(results[(run, target)], row["path"])
+                if classes != anchor_classes:
+                    differ = [k for k, (a, b) in enumerate(zip(classes, anchor_classes)) if a != b]
+                    what = (f"{len(classes)} splits against {len(anchor_classes)}" if len(classes) != len(anchor_classes)
+                            else f"other unseen classes in split(s) {', '.join(map(str, differ[:5]))}")
+                    raise StudyError(
+                        f"study '{study['name']}', {target}: runs '{run}' and '{anchor}' were scored on different "
+                        f"splits ({what}); a study compares runs on the same splits: build them with the same "
+                        "splits settings and target world")
+        per_row = [np.stack(replicates) for replicates in per_row]
+        ref = per_row[rows.index(reference)].mean(axis=0)
+        for out, row, replicates in zip(table, rows, per_row):
+            means = replicates.mean(axis=1)
+            n = replicates.shape[1]
+            out[f"{target} top1"] = round(float(means.mean()), 2)
+            out[f"{target} split_std"] = round(float(replicates.std(axis=1).mean()), 2)
+            out[f"{target} seed_std"] = round(float(means.std(ddof=1)), 2) if len(means) > 1 else math.nan
+            out[f"{target} n_splits"] = n
+            if row is reference:
+                out[f"{target} diff"] = out[f"{target} diff_se"] = math.nan
+            else:
+                diff = replicates.mean(axis=0) - ref
+                out[f"{target} diff"] = round(float(diff.mean()), 2)
+                out[f"{target} diff_se"] = round(float(diff.std(ddof=1) / math.sqrt(n)), 2) if n > 1 else math.nan
+    for out, row in zip(table, rows):
+        paper = row.get("paper") or {}
+        out["paper"] = paper.get("value", math.nan)
+        out["paper_setting"] = paper.get("setting", "")
+        out["paper_source"] = paper.get("source", "")
+    return pd.DataFrame(table)
+
+
+def _number(value, fmt="{:.1f}") -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else fmt.format(value)
+
+
+def markdown(study: dict, table: pd.DataFrame) -> str:
+    """The table as markdown, for a README: top-1 ± split std (± seed std with replicates), the
+    paired difference ± its standard error against the reference, and the paper's number."""
+    targets = study["targets"]
+    head = ["variant", "path", "paper's table"]
+    for target in targets:
+        name = target.replace("_", " ", 1).replace("_", "/")
+        head += [f"{name} top-1", f"{name} vs {study['reference']}"]
+    head.append("paper")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in table.to_dict(orient="records"):
+        cells = [r["variant"], f"`{r['path']}`", r["table"]]
+        for target in targets:
+            cell = f"{r[f'{target} top1']:.1f}"
+            if r[f"{target} n_splits"] > 1:  # 0/100 has one split: no spread over splits
+                cell += f" ± {r[f'{target} split_std']:.1f}"
+            if r["replicates"] > 1:
+                cell += f" (seeds ± {r[f'{target} seed_std']:.1f}, {r['replicates']} runs)"
+            cells.append(cell)
+            diff, se = r[f"{target} diff"], _number(r[f"{target} diff_se"])
+            cells.append("reference" if r["variant"] == study["reference"] else
+                         f"{diff:+.1f}" + (f" ± {se}" if se else ""))
+        paper = _number(r["paper"])
+        detail = "; ".join(text for text in (r["paper_setting"], r["paper_source"]) if text)
+        if paper and detail:
+            paper += f" ({detail})"
+        cells.append(paper)
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    n = {int(table[f"{t} n_splits"].iloc[0]) for t in targets}
+    lines.append("")
+    lines.append(f"Top-1 (%): mean over {'/'.join(map(str, sorted(n)))} splits ± std over splits (seeds: std over "
+                 "training seeds); against the reference: the mean paired difference over the same splits ± its "
+                 "standard error. A protocol with one split (0/100) has no spread over splits.")
+    return "\n".join(lines) + "\n"
+
+
+def load_results(paths: dict[tuple[str, str], str]) -> dict[tuple[str, str], dict]:
+    """{(run, target): results JSON} from {(run, target): its path}."""
+    return {key: read_json(path) for key, path in paths.items()}
