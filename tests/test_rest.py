@@ -180,3 +180,8 @@ def test_the_switches_are_config_keys_of_rest_only():
     assert "cls_weight" not in resolve("rest", {}, {})[1]  # a run that does not ask keeps its settings
     with pytest.raises(ValueError, match="train keys \\['cls_weight'\\] do not apply to method 'e2e'"):
         resolve("e2e", {}, {"cls_weight": 0})
+    # Combinations that cannot train are refused when the DAG parses, not hours later in a job.
+    with pytest.raises(ValueError, match="temporal 'gru' needs model.attention: cross"):
+        resolve("rest", {"temporal": "gru"}, {})
+    with pytest.raises(ValueError, match="both 0: nothing to train"):
+        resolve("rest", {}, {"cls_weight": 0, "mtl_weight": 0})

@@ -182,3 +182,15 @@ def test_a_study_world_in_its_own_working_directory_writes_nothing_into_the_repo
     index = pd.read_parquet(world / "index/synthetic.parquet")
     assert len(index) == 3 * 20 and (world / "data/synthetic/annotations.csv").exists()
     assert not (world / "config.yaml").exists() and os.path.isdir(world / ".snakemake")
+
+
+@pytest.mark.parametrize("study_file", sorted(p.name for p in (REPO / "studies").glob("*.yaml") if p.name != "world.yaml"))
+def test_every_shipped_study_plans_in_the_study_world(tmp_path, study_file):
+    """A study file's runs pass the schema and the methods' key checks, and its table plans (dry run)."""
+    spec = yaml.safe_load((REPO / "studies" / study_file).read_text())
+    targets = [f"results/studies/{name}.csv" for name in spec.get("studies", {})] or \
+              [f"results/{run}/summary.csv" for run in spec["runs"]]
+    out = snakemake(tmp_path, "-n", "--configfile", str(REPO / "config.yaml"), str(REPO / "studies/world.yaml"),
+                    str(REPO / "studies" / study_file), "--", *targets)
+    planned = out.stdout + out.stderr
+    assert all(f"models/{run}/model.pt" in planned for run in spec["runs"])

@@ -47,6 +47,9 @@ class Method:
     # method's module: a new switch then leaves every existing run's resolved settings (and its cached
     # model) as they were.
     extra_train_keys: frozenset = field(default_factory=frozenset)
+    # Raises ValueError for resolved (model, train) settings that cannot go together, so that the DAG
+    # refuses them when it parses instead of a training job failing on a cluster.
+    check: object = None
 
     @property
     def module(self):
@@ -57,6 +60,15 @@ class Method:
         """A run's default sampling preset: the one named like its model preset, else the method's."""
         preset = model_cfg.get("preset")
         return preset if preset in self.sampling_presets else self.default_sampling
+
+
+def _check_rest(model: dict, train: dict) -> None:
+    temporal, attention = model.get("temporal", "transformer"), model.get("attention", "single")
+    if temporal != "transformer" and attention != "cross":
+        raise ValueError(f"ResT model.temporal {temporal!r} needs model.attention: cross; in the single "
+                         "cross-modal encoder the transformer itself is the temporal model")
+    if train.get("cls_weight", 1.0) == 0 and train["mtl_weight"] == 0:
+        raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
 
 
 # Shared by the training defaults of every method.
@@ -103,6 +115,7 @@ REGISTRY = {m.name: m for m in (
         extra_model_keys=frozenset({"depth", "width", "d_model", "layers", "heads", "attention", "temporal",
                                     "backbone"}),
         extra_train_keys=frozenset({"cls_weight"}),
+        check=_check_rest,
     ),
     Method(
         name="jigsaw",
@@ -156,4 +169,7 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
         if owners:
             raise ValueError(f"model key '{key}' applies to arch {' or '.join(owners)} only, "
                              f"not to {model.get('arch', spec.model_defaults.get('arch'))}")
-    return {**spec.model_defaults, **arch, **model}, {**spec.train_defaults, **train}
+    resolved = {**spec.model_defaults, **arch, **model}, {**spec.train_defaults, **train}
+    if spec.check is not None:
+        spec.check(*resolved)
+    return resolved
