@@ -116,7 +116,7 @@ def main() -> None:
         optimizer, _ = trainer.optimizer(net, trainer.phases[0])
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
         batch = batch_of(rng, args.batch, args.frames, args.crop, model_cfg["objects"], device)
-        loss = train_step(step, optimizer, scaler, batch, device, amp)  # warm-up, untimed
+        loss, _ = train_step(step, optimizer, scaler, batch, device, amp)  # warm-up, untimed
         check = f"loss {loss.item():.3f}"
         assert torch.isfinite(loss), f"{name}: the loss is not finite"
         if amp:

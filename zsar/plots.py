@@ -185,7 +185,11 @@ def overlap_map(source_names, source_vectors, kept: dict, targets: dict, title: 
 # ---- training -----------------------------------------------------------------------------------
 
 def training_curves(history: pd.DataFrame, run: str, path) -> None:
-    """Training loss and validation top-1 per epoch (models/{run}/history.csv), phases shaded."""
+    """Training loss, training and validation top-1 per epoch (models/{run}/history.csv), phases shaded.
+
+    The training top-1 is on the clips as they were drawn during the epoch (augmented, dropout on);
+    histories written before it was recorded have no such column, and a phase that labels nothing
+    (ResT on the masked token loss alone) has it empty."""
     fig, loss_ax = plt.subplots(figsize=(7, 3.5))
     epochs = history["epoch"].to_numpy()
     loss_ax.plot(epochs, history["train_loss"], "o-", color="tab:blue", ms=3, label="training loss")
@@ -193,7 +197,9 @@ def training_curves(history: pd.DataFrame, run: str, path) -> None:
     loss_ax.set_ylabel("training loss", color="tab:blue")
     acc_ax = loss_ax.twinx()
     acc_ax.plot(epochs, 100 * history["val_top1"], "s-", color="tab:orange", ms=3, label="validation top-1 (%)")
-    acc_ax.set_ylabel("validation top-1 (%), seen classes", color="tab:orange")
+    if "train_top1" in history and history["train_top1"].notna().any():
+        acc_ax.plot(epochs, 100 * history["train_top1"], "^--", color="tab:green", ms=3, label="training top-1 (%)")
+    acc_ax.set_ylabel("top-1 (%), seen classes", color="tab:orange")
     acc_ax.set_ylim(0, 100)
     phases = list(history["phase"].unique())
     for i, phase in enumerate(phases if len(phases) > 1 else []):

@@ -77,19 +77,25 @@ def _fingerprint(**parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def train_step(step, optimizer, scaler, batch, device, amp: bool) -> torch.Tensor:
+def train_step(step, optimizer, scaler, batch, device, amp: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One optimizer step on a batch (uint8 clips, flips, labels, then any per-video inputs such as
     object vectors): move it to the device, flip and normalise the clips there, forward the loss
-    module (float16 autocast when amp), backward through the gradient scaler, step. Returns the loss."""
+    module (float16 autocast when amp), backward through the gradient scaler, step.
+
+    Returns the loss, and how many of the batch's clips the loss module labelled right as it went
+    (its `batch_correct`, set in forward; None for a module that does not label, e.g. ResT trained on
+    the masked token loss alone)."""
     clips, flips, labels, *inputs = (x.to(device, non_blocking=True) for x in batch)
     clips = to_model_input(clips, flips)
+    module = getattr(step, "module", step)  # under DistributedDataParallel
+    module.batch_correct = None
     with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
         loss = step(clips, labels, *inputs)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()
-    return loss
+    return loss, module.batch_correct
 
 
 def _stderr(message: str) -> None:
@@ -227,12 +233,14 @@ def _resume(job: Job, rank: int, world: int, net, scaler, loader, device, log) -
 
 
 def _train_epoch(step, optimizer, scaler, loader, device, amp, log, desc) -> torch.Tensor:
-    """One pass over the loader; returns (loss sum, clip count) of this rank."""
-    total = torch.zeros(2, dtype=torch.float64)
+    """One pass over the loader; returns (loss sum, clip count, clips labelled right) of this rank,
+    the last NaN when the loss module does not label its clips."""
+    total = torch.zeros(3, dtype=torch.float64)
     progress = Progress(len(loader), "batches", log, desc=desc)
     for batch in loader:
-        loss = train_step(step, optimizer, scaler, batch, device, amp)
-        total += torch.tensor([loss.item() * len(batch[2]), len(batch[2])], dtype=torch.float64)
+        loss, correct = train_step(step, optimizer, scaler, batch, device, amp)
+        correct = float("nan") if correct is None else float(correct)
+        total += torch.tensor([loss.item() * len(batch[2]), len(batch[2]), correct], dtype=torch.float64)
         progress.advance()
     return total
 
@@ -257,7 +265,8 @@ def _save_checkpoint(job: Job, rank: int, world: int, **state) -> None:
 def _write_outputs(job: Job, trainer, history: list[dict], best: dict) -> None:
     """history.csv, model.pt (the kept epoch's weights) and model.json."""
     with atomic_output(job.history_path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
+        # A run resumed from an older checkpoint has rows without the newer columns: left empty.
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for row in history for k in row)))
         writer.writeheader()
         writer.writerows(history)
     checkpoint = {"method": job.method, **trainer.saved(), "state_dict": best["state_dict"], "classes": job.classes,
@@ -324,6 +333,8 @@ def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
             val_top1 = float(counts[0] / counts[1]) if counts[1] else float("nan")
             row = {"epoch": epoch, "phase": phase.name, "lr": lr, "clips": int(total[1]),
                    "train_loss": round(float(total[0] / total[1]), 6),
+                   # on the training clips as they were drawn (augmented, dropout on), during the epoch
+                   "train_top1": round(float(total[2] / total[1]), 6),
                    "val_top1": round(val_top1, 6), "seconds": round(time.perf_counter() - started, 2)}
             history.append(row)
             log(" ".join(f"{key}={value}" for key, value in row.items()))

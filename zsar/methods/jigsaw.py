@@ -305,7 +305,7 @@ class JigsawNet(nn.Module):
 
     def loss(self, clips, labels, phrase_embeddings, phrase_class, phrase_atomic, objects=None, present=None, *,
              temperature: float = 0.05, alignment: str = "group", consistency_weight: float = 1.0, eps: float = 0.3,
-             n_classes: int | None = None) -> torch.Tensor:
+             n_classes: int | None = None, correct: list | None = None) -> torch.Tensor:
         """CE(segment scores / temperature) + consistency_weight x the Consistency Loss (skipped at
         weight 0); with objects, plus CE on the full scores and CE on the object scores alone (over
         the videos with objects). objects (B, text_dim) and present (B,) as `features` takes them.
@@ -328,6 +328,8 @@ class JigsawNet(nn.Module):
             if present.any():
                 total = total + F.cross_entropy(object_logits[present] / temperature, labels[present])
             logits = full
+        if correct is not None:  # how many clips the full scores label right, for the training top-1
+            correct.append((logits.detach().argmax(dim=1) == labels).sum())
         if consistency_weight:
             predicted = logits.detach().argmax(dim=1)
             total = total + consistency_weight * self.memory.loss(
@@ -353,10 +355,13 @@ class _Loss(nn.Module):
         self.phrases, self.phrase_class, self.phrase_atomic = phrases, phrase_class, phrase_atomic
 
     def forward(self, clips, labels, *objects):
-        return self.net.loss(clips, labels, self.phrases, self.phrase_class, self.phrase_atomic, *objects,
+        correct = []
+        loss = self.net.loss(clips, labels, self.phrases, self.phrase_class, self.phrase_atomic, *objects,
                              temperature=self.cfg["temperature"], alignment=self.alignment,
                              consistency_weight=self.cfg["consistency_weight"], eps=self.cfg["eps"],
-                             n_classes=self.n_classes).float()
+                             n_classes=self.n_classes, correct=correct).float()
+        self.batch_correct = correct[0]
+        return loss
 
 
 def training_phrases(class_names: list[str], phrases: dict) -> dict:

@@ -271,13 +271,16 @@ class ResT(nn.Module):
         return (picked * real).sum(dim=-1) / real.sum(dim=-1)
 
     def loss(self, clips, words, labels, *, p: float = 0.15, mtl_weight: float = 0.5, cls_weight: float = 1.0,
-             generator=None):
+             generator=None, correct: list | None = None):
         """cls_weight (ResT: 1) x CE of the classifier on LN(z_L^0) + mtl_weight (ResT: 0.5) x the masked
         token loss. A weight of 0 keeps its term in the graph at zero: every parameter gets a gradient, as
         DistributedDataParallel requires."""
         masked, chosen = mask_words(words, self.pad_id, self.mask_id, p, generator)
         video, word_out = self.forward(clips, masked)
-        ce = F.cross_entropy(self.classifier(video), labels)
+        logits = self.classifier(video)
+        if correct is not None:  # the classifier's labels of these clips, for the training top-1
+            correct.append((logits.detach().argmax(dim=1) == labels).sum())
+        ce = F.cross_entropy(logits, labels)
         mtl = F.cross_entropy(self.word_head(word_out[chosen]), words[chosen])
         return cls_weight * ce + mtl_weight * mtl
 
@@ -315,7 +318,9 @@ class _FrameClassifier(nn.Module):
         return self.probe(frame_tokens(self.frames, clips).mean(dim=1))
 
     def forward(self, clips, labels):
-        return F.cross_entropy(self.logits(clips).float(), labels)
+        logits = self.logits(clips).float()
+        self.batch_correct = (logits.detach().argmax(dim=1) == labels).sum()
+        return F.cross_entropy(logits, labels)
 
     embed = logits  # validation reads class scores through embed_videos
 
@@ -347,8 +352,11 @@ class _Loss(nn.Module):
         self.mtl_weight, self.cls_weight = mtl_weight, cls_weight
 
     def forward(self, clips, labels):
-        return self.rest.loss(clips, self.words[labels], labels, p=self.mask_p, mtl_weight=self.mtl_weight,
-                              cls_weight=self.cls_weight)
+        correct = [] if self.cls_weight else None  # an untrained classifier labels nothing
+        loss = self.rest.loss(clips, self.words[labels], labels, p=self.mask_p, mtl_weight=self.mtl_weight,
+                              cls_weight=self.cls_weight, correct=correct)
+        self.batch_correct = correct[0] if correct else None
+        return loss
 
 
 class Training:
