@@ -126,15 +126,8 @@ def test_table_8_variants_apply_their_constraints():
 def test_cross_validation_scores_every_grid_point_on_held_out_seen_classes_and_picks_the_best():
     from zsar.prototypes import cross_validate
 
-    rng = np.random.default_rng(0)
-    # 4 base actions and 16 classes that mix two of them, in both spaces alike: a held-out mix
-    # is best rebuilt from the two or three classes that share its bases, not from one class.
-    base = np.linalg.qr(rng.normal(size=(8, 4)))[0].T
-    pairs = [(a, b) for a in range(4) for b in range(4) if a != b][:12] + [(0, 0), (1, 1), (2, 2), (3, 3)]
-    vectors = np.array([base[a] + 0.7 * base[b] for a, b in pairs])
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    labels = np.repeat(np.arange(16), 3)
-    embeddings = vectors[labels] + 0.05 * rng.normal(size=(48, 8))
+    # A held-out mix is best rebuilt from the two or three classes that share its bases, not from one.
+    vectors, embeddings, labels = mixed_classes()
     grid = {"epsilon": [0.0], "K": [1, 4], "d": [1, 4]}
     rows, best = cross_validate(vectors, vectors, embeddings, labels, grid, folds=4, seed=0)
     assert [(r["K"], r["d"]) for r in rows] == [(1, 1), (1, 4), (4, 1), (4, 4)]
