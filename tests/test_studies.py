@@ -58,6 +58,28 @@ def test_replicates_report_the_mean_over_seeds_and_their_spread_besides_the_spli
     assert row["t_0_50 diff"] == pytest.approx(20.0)  # (60+80)/2 - 50, on every split
 
 
+def test_a_variant_trained_once_carries_the_seed_noise_the_reference_replicates_measure():
+    # The reference: 3 seeds whose means are 50, 60, 70 (seed variance 100); each split alike.
+    results = {(r, "t_0_50"): result({"e2e": [m] * 3, "prototypes": [m - d] * 3})
+               for r, m, d in (("s0", 0.5, 0.1), ("s1", 0.6, 0.0), ("s2", 0.7, 0.2))}
+    results[("one", "t_0_50")] = result({"e2e": [0.9, 0.8, 0.7]})
+    rows = [{"variant": "base", "runs": ["s0", "s1", "s2"], "path": "e2e"},
+            {"variant": "once", "run": "one", "path": "e2e"},
+            {"variant": "other path", "runs": ["s0", "s1", "s2"], "path": "prototypes"}]
+    table = study_table(study(rows), results).set_index("variant")
+    once = table.loc["once"]
+    split_se = np.std([30.0, 20.0, 10.0], ddof=1) / math.sqrt(3)
+    # one run against three: the reference's seed variance over 3, and over 1 for the variant
+    assert once["t_0_50 diff_se_seeds"] == pytest.approx(math.sqrt(split_se**2 + 100 / 3 + 100), abs=0.006)
+    # the same models through another path: paired over seeds (differences 10, 0, 20)
+    other = table.loc["other path"]
+    assert other["t_0_50 diff"] == pytest.approx(-10.0) and other["t_0_50 diff_se"] == pytest.approx(0.0)
+    assert other["t_0_50 diff_se_seeds"] == pytest.approx(np.std([10.0, 0.0, 20.0], ddof=1) / math.sqrt(3), abs=0.006)
+    # a reference trained once measures no seed noise: only the splits' standard error
+    single = study_table(study([{**rows[0], "runs": ["s0"]}, rows[1]]), results).set_index("variant")
+    assert math.isnan(single.loc["once", "t_0_50 diff_se_seeds"])
+
+
 def test_runs_scored_on_other_splits_stop_the_study_naming_both():
     other = [["a", "b"], ["c", "e"], ["a", "c"]]
     results = {("r1", "t_0_50"): result({"e2e": [0.5, 0.6, 0.7]}),

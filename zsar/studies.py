@@ -12,7 +12,10 @@ training seed (replicates). For each of the study's targets (`synthetic_0_50`, .
 - diff, diff_se: the paired difference against the reference row, split by split on the same
   splits (each split's top-1 averaged over replicates first), its mean and standard error
   (std ddof=1 / sqrt(n_splits)). Empty for the reference row; no standard error where a protocol
-  has one split (0/100: all classes unseen), whose only spread is over seeds.
+  has one split (0/100: all classes unseen), whose only spread is over seeds;
+- diff_se_seeds: the standard error of diff with the training seed's noise added (_seed_se): a
+  variant trained once differs from the reference by its seed as well as by its switch, which the
+  splits cannot show. Claim an ordering on this one.
 
 Every run of a study must have been scored on the same splits: each split's unseen classes are
 compared, and a mismatch stops with the runs named.
@@ -47,6 +50,23 @@ def _per_split(result: dict, path: str, where: str) -> np.ndarray:
         known = [k for k in result["splits"][0] if isinstance(result["splits"][0][k], dict)] if result["splits"] else []
         raise StudyError(f"{where} has no score path '{path}' (it has: {', '.join(known)})")
     return 100 * np.array([split[path]["top1"] for split in result["splits"]], dtype=np.float64)
+
+
+def _seed_se(runs: list[str], reference_runs: list[str], replicates: np.ndarray, reference: np.ndarray) -> float:
+    """The training seed's share of the standard error of a row's difference from the reference.
+
+    Rows read from the reference's own runs (another score path of the same models) are paired over
+    seeds too: the spread over replicates of their per-replicate differences. Other rows: each side's
+    seed variance over its replicate count, a one-run row taking the reference's seed variance.
+    NaN when the reference has a single run (nothing measures the seed's spread)."""
+    if runs == reference_runs:
+        per_seed = replicates.mean(axis=1) - reference.mean(axis=1)
+        return float(per_seed.std(ddof=1) / math.sqrt(len(per_seed))) if len(per_seed) > 1 else math.nan
+    if len(reference) < 2:
+        return math.nan
+    ref_var = float(reference.mean(axis=1).var(ddof=1))
+    row_var = float(replicates.mean(axis=1).var(ddof=1)) if len(replicates) > 1 else ref_var
+    return math.sqrt(ref_var / len(reference) + row_var / len(replicates))
 
 
 def study_table(study: dict, results: dict[tuple[str, str], dict]) -> pd.DataFrame:
@@ -85,11 +105,14 @@ def study_table(study: dict, results: dict[tuple[str, str], dict]) -> pd.DataFra
             out[f"{target} seed_std"] = round(float(means.std(ddof=1)), 2) if len(means) > 1 else math.nan
             out[f"{target} n_splits"] = n
             if row is reference:
-                out[f"{target} diff"] = out[f"{target} diff_se"] = math.nan
+                out[f"{target} diff"] = out[f"{target} diff_se"] = out[f"{target} diff_se_seeds"] = math.nan
             else:
                 diff = replicates.mean(axis=0) - ref
                 out[f"{target} diff"] = round(float(diff.mean()), 2)
-                out[f"{target} diff_se"] = round(float(diff.std(ddof=1) / math.sqrt(n)), 2) if n > 1 else math.nan
+                split_se = float(diff.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+                out[f"{target} diff_se"] = round(split_se, 2)
+                seeds_se = _seed_se(row_runs(row), row_runs(reference), replicates, per_row[rows.index(reference)])
+                out[f"{target} diff_se_seeds"] = round(math.sqrt(np.nan_to_num(split_se) ** 2 + seeds_se ** 2), 2)
     for out, row in zip(table, rows):
         paper = row.get("paper") or {}
         out["paper"] = paper.get("value", math.nan)
@@ -121,7 +144,7 @@ def markdown(study: dict, table: pd.DataFrame) -> str:
             if r["replicates"] > 1:
                 cell += f" (seeds ± {r[f'{target} seed_std']:.1f}, {r['replicates']} runs)"
             cells.append(cell)
-            diff, se = r[f"{target} diff"], _number(r[f"{target} diff_se"])
+            diff, se = r[f"{target} diff"], _number(r[f"{target} diff_se_seeds"]) or _number(r[f"{target} diff_se"])
             cells.append("reference" if r["variant"] == study["reference"] else
                          f"{diff:+.1f}" + (f" ± {se}" if se else ""))
         paper = _number(r["paper"])
@@ -134,7 +157,7 @@ def markdown(study: dict, table: pd.DataFrame) -> str:
     lines.append("")
     lines.append(f"Top-1 (%): mean over {'/'.join(map(str, sorted(n)))} splits ± std over splits (seeds: std over "
                  "training seeds); against the reference: the mean paired difference over the same splits ± its "
-                 "standard error. A protocol with one split (0/100) has no spread over splits.")
+                 "standard error, the training seed's noise included where replicates measure it. A protocol with one split (0/100) has no spread over splits.")
     return "\n".join(lines) + "\n"
 
 
