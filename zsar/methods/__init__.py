@@ -62,12 +62,13 @@ class Method:
         return preset if preset in self.sampling_presets else self.default_sampling
 
 
-def _check_rest(model: dict, train: dict) -> None:
+def check_rest(model: dict, train: dict) -> None:
+    """ResT's switches that cannot go together (the DAG's parse and ResT's constructor both ask)."""
     temporal, attention = model.get("temporal", "transformer"), model.get("attention", "single")
     if temporal != "transformer" and attention != "cross":
         raise ValueError(f"ResT model.temporal {temporal!r} needs model.attention: cross; in the single "
                          "cross-modal encoder the transformer itself is the temporal model")
-    if train.get("cls_weight", 1.0) == 0 and train["mtl_weight"] == 0:
+    if train.get("cls_weight", 1.0) == 0 and train.get("mtl_weight", 0.5) == 0:
         raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
 
 
@@ -115,7 +116,7 @@ REGISTRY = {m.name: m for m in (
         extra_model_keys=frozenset({"depth", "width", "d_model", "layers", "heads", "attention", "temporal",
                                     "backbone"}),
         extra_train_keys=frozenset({"cls_weight"}),
-        check=_check_rest,
+        check=check_rest,
     ),
     Method(
         name="jigsaw",

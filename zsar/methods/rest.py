@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zsar.methods import check_rest
 from zsar.models import create_r2plus1d
 from zsar.training import Phase, count_correct, validation_embeddings
 
@@ -173,9 +174,7 @@ class ResT(nn.Module):
                                     ("temporal", temporal, TEMPORALS)):
             if value not in allowed:
                 raise ValueError(f"ResT model.{key} {value!r} is not one of {', '.join(allowed)}")
-        if attention == "single" and temporal != "transformer":
-            raise ValueError(f"ResT model.temporal {temporal!r} needs model.attention: cross; in the single "
-                             "cross-modal encoder the transformer itself is the temporal model")
+        check_rest({"attention": attention, "temporal": temporal}, {})
         if backbone == "r2plus1d":
             if depth not in R2PLUS1D_LAYERS:
                 raise ValueError(f"an R(2+1)D frame encoder has depth {' or '.join(map(str, R2PLUS1D_LAYERS))}, "
@@ -369,9 +368,7 @@ class Training:
         pad = len(self.vocabulary)
         self.words = torch.tensor([w + [pad] * (self.max_words - len(w)) for w in word_ids])
         # Table 3(b): cls_weight 0 trains with the masked token loss only (mtl_weight 0: the CE only).
-        self.cls_weight = train_cfg.get("cls_weight", 1.0)
-        if self.cls_weight == 0 and train_cfg["mtl_weight"] == 0:
-            raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
+        self.cls_weight = train_cfg.get("cls_weight", 1.0)  # resolve has refused it with mtl_weight 0 too
         self.phases = [Phase("warmup", train_cfg["warmup_epochs"], select=False),
                        Phase("joint", train_cfg["epochs"], select=True)]
 
