@@ -124,18 +124,20 @@ def test_table_8_variants_apply_their_constraints():
 
 
 def test_cross_validation_scores_every_grid_point_on_held_out_seen_classes_and_picks_the_best():
-    from zsar.prototypes import cross_validate
+    from zsar.prototypes import select_composition
 
     # A held-out mix is best rebuilt from the two or three classes that share its bases, not from one.
     vectors, embeddings, labels = mixed_classes()
     grid = {"epsilon": [0.0], "K": [1, 4], "d": [1, 4]}
-    rows, best = cross_validate(vectors, vectors, embeddings, labels, grid, folds=4, seed=0)
+    record = select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=4, rule="best", folds=4, seed=0)
+    rows = record["grid"]
     assert [(r["K"], r["d"]) for r in rows] == [(1, 1), (1, 4), (4, 1), (4, 4)]
-    assert all(len(r["fold_top1"]) == 4 and 0 <= r["top1"] <= 1 for r in rows)
-    assert best["top1"] == max(r["top1"] for r in rows)
-    assert rows == cross_validate(vectors, vectors, embeddings, labels, grid, folds=4, seed=0)[0]
+    assert all(len(r["round_top1"]) == 4 and 0 <= r["top1"] <= 1 for r in rows)
+    assert record["top1"] == max(r["top1"] for r in rows) and record["folds"] == 4
+    again = select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=4, rule="best", folds=4, seed=0)
+    assert rows == again["grid"]
     with pytest.raises(ValueError, match="too few"):
-        cross_validate(vectors[:5], vectors[:5], embeddings, labels, grid, folds=4)
+        select_composition(vectors[:5], vectors[:5], embeddings, labels, grid, n_unseen=2, rule="best", folds=4)
 
 
 def test_seen_videos_are_those_of_kept_classes_and_at_most_n_per_class_and_split():

@@ -347,16 +347,6 @@ def select_composition(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, e
             "grid": rows}
 
 
-def cross_validate(seen_prototypes_: np.ndarray, seen_vectors: np.ndarray, embeddings: np.ndarray,
-                   labels: np.ndarray, grid: dict, *, folds: int = 5, seed: int = 0):
-    """ResT's k-fold choice (rule `best`): every grid point's rows (with `fold_top1`, the top-1 of
-    each fold) in grid order, and the first with the best mean top-1."""
-    rows = score_grid(seen_prototypes_, seen_vectors, embeddings, labels, grid, kfold_rounds(len(seen_prototypes_),
-                                                                                             folds, seed))
-    rows = [{**{k: v for k, v in r.items() if k != "round_top1"}, "fold_top1": r["round_top1"]} for r in rows]
-    return rows, choose_best(rows)
-
-
 def cv_videos(videos: pd.DataFrame, split: pd.Series, classes: list[str]) -> tuple[np.ndarray, str]:
     """Which seen-feature rows cross-validation labels: the held-out (val) videos of the seen
     classes, or their training videos when the source has no val videos. Returns the row mask and
