@@ -658,7 +658,9 @@ def study_settings(name):
 
 
 def study_inputs(wildcards):
-    """The results JSON of every run of the study's rows, for each of its targets."""
+    """The results JSON of every run of the study's rows, for each of its targets, and its model.json."""
     study = study_settings(wildcards.study)
     runs = dict.fromkeys(run for row in study["rows"] for run in row.get("runs", [row.get("run")]))
-    return [f"results/{run}/{target}.json" for run in runs for target in study["targets"]]
+    return [f"results/{run}/{target}.json" for run in runs for target in study["targets"]] + [
+        f"models/{run}/model.json" for run in runs
+    ]

@@ -80,6 +80,16 @@ def test_a_variant_trained_once_carries_the_seed_noise_the_reference_replicates_
     assert math.isnan(single.loc["once", "t_0_50 diff_se_seeds"])
 
 
+def test_the_seen_validation_score_of_a_row_is_its_runs_kept_epochs_averaged():
+    results = {(r, "t_0_50"): result({"e2e": [0.5, 0.6, 0.7]}) for r in ("s0", "s1", "one")}
+    models = {"s0": {"val_top1": 0.30}, "s1": {"val_top1": 0.40}, "one": {"val_top1": 0.25}}
+    rows = [{"variant": "base", "runs": ["s0", "s1"], "path": "e2e"}, {"variant": "once", "run": "one", "path": "e2e"}]
+    table = study_table(study(rows), results, models).set_index("variant")
+    assert table.loc["base", "seen_val_top1"] == pytest.approx(35.0)
+    assert table.loc["once", "seen_val_top1"] == pytest.approx(25.0)
+    assert math.isnan(study_table(study(rows), results).loc[0, "seen_val_top1"])  # no model files given
+
+
 def test_runs_scored_on_other_splits_stop_the_study_naming_both():
     other = [["a", "b"], ["c", "e"], ["a", "c"]]
     results = {("r1", "t_0_50"): result({"e2e": [0.5, 0.6, 0.7]}),
@@ -137,6 +147,8 @@ def test_the_study_table_of_a_built_dag_is_its_results_by_hand(tiny_run_copy):
         assert row[f"{target} seed_std"] == pytest.approx(replicates.mean(axis=1).std(ddof=1), abs=0.006)
         assert row[f"{target} diff"] == pytest.approx((replicates.mean(axis=0) - reference).mean(), abs=0.006)
     assert table.loc["E2E", "paper"] == 48.0
+    kept = json.loads((tiny_run_copy / "models/e2e_synthetic/model.json").read_text())["val_top1"]
+    assert table.loc["E2E", "seen_val_top1"] == pytest.approx(100 * kept, abs=0.006)
     md = (tiny_run_copy / "results/studies/demo.md").read_text()
     assert md.startswith("| variant |") and "| E2E | `e2e` |" in md and "reference" in md and "48.0" in md
 

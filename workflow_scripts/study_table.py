@@ -10,8 +10,9 @@ from zsar.studies import StudyError, load_results, markdown, row_runs, study_tab
 study = snakemake.params.study
 paths = {(run, target): f"results/{run}/{target}.json"
          for row in study["rows"] for run in row_runs(row) for target in study["targets"]}
+models = {run: f"models/{run}/model.json" for row in study["rows"] for run in row_runs(row)}
 try:
-    table = study_table(study, load_results(paths))
+    table = study_table(study, load_results(paths), load_results(models))
 except StudyError as error:
     print(f"zsar: {error}", file=sys.__stderr__)  # on the console as well as in the log
     sys.exit(f"zsar: {error}")
