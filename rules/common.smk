@@ -658,9 +658,13 @@ def study_settings(name):
 
 
 def study_inputs(wildcards):
-    """The results JSON of every run of the study's rows, for each of its targets, and its model.json."""
+    """The results JSON of every run of the study's rows, for each of its targets, its model.json
+    and, when (epsilon, K, d) are cross-validated, its composition selection per target."""
     study = study_settings(wildcards.study)
     runs = dict.fromkeys(run for row in study["rows"] for run in row.get("runs", [row.get("run")]))
-    return [f"results/{run}/{target}.json" for run in runs for target in study["targets"]] + [
-        f"models/{run}/model.json" for run in runs
-    ]
+    composed = config["compose"]["select"] == "cv"
+    return (
+        [f"results/{run}/{target}.json" for run in runs for target in study["targets"]]
+        + [f"models/{run}/model.json" for run in runs]
+        + [f"prototypes/{run}/composition_{target}.json" for run in runs for target in study["targets"] if composed]
+    )

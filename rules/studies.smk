@@ -17,6 +17,7 @@ rule study_table:
         "../envs/zsar.yaml"
     params:
         study=lambda wc: {"name": wc.study, **config["studies"][wc.study]},
+        composed=config["compose"]["select"] == "cv",
     script:
         "../workflow_scripts/study_table.py"
 

@@ -88,6 +88,10 @@ def test_the_seen_validation_score_of_a_row_is_its_runs_kept_epochs_averaged():
     assert table.loc["base", "seen_val_top1"] == pytest.approx(35.0)
     assert table.loc["once", "seen_val_top1"] == pytest.approx(25.0)
     assert math.isnan(study_table(study(rows), results).loc[0, "seen_val_top1"])  # no model files given
+    compositions = {("s0", "t_0_50"): {"top1": 0.5}, ("s1", "t_0_50"): {"top1": 0.7}, ("one", "t_0_50"): {"top1": 0.4}}
+    table = study_table(study(rows), results, models, compositions).set_index("variant")
+    assert table.loc["base", "t_0_50 seen_composed_top1"] == pytest.approx(60.0)
+    assert table.loc["once", "t_0_50 seen_composed_top1"] == pytest.approx(40.0)
 
 
 def test_runs_scored_on_other_splits_stop_the_study_naming_both():
@@ -149,6 +153,9 @@ def test_the_study_table_of_a_built_dag_is_its_results_by_hand(tiny_run_copy):
     assert table.loc["E2E", "paper"] == 48.0
     kept = json.loads((tiny_run_copy / "models/e2e_synthetic/model.json").read_text())["val_top1"]
     assert table.loc["E2E", "seen_val_top1"] == pytest.approx(100 * kept, abs=0.006)
+    for target in STUDY["targets"]:  # the seen-class cross-validation of the composition, per protocol
+        cv = json.loads((tiny_run_copy / f"prototypes/e2e_synthetic/composition_{target}.json").read_text())["top1"]
+        assert table.loc["E2E", f"{target} seen_composed_top1"] == pytest.approx(100 * cv, abs=0.006)
     md = (tiny_run_copy / "results/studies/demo.md").read_text()
     assert md.startswith("| variant |") and "| E2E | `e2e` |" in md and "reference" in md and "48.0" in md
 

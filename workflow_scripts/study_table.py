@@ -11,8 +11,10 @@ study = snakemake.params.study
 paths = {(run, target): f"results/{run}/{target}.json"
          for row in study["rows"] for run in row_runs(row) for target in study["targets"]}
 models = {run: f"models/{run}/model.json" for row in study["rows"] for run in row_runs(row)}
+compositions = {(run, target): f"prototypes/{run}/composition_{target}.json" for run, target in paths}
 try:
-    table = study_table(study, load_results(paths), load_results(models))
+    table = study_table(study, load_results(paths), load_results(models),
+                        load_results(compositions) if snakemake.params.composed else None)
 except StudyError as error:
     print(f"zsar: {error}", file=sys.__stderr__)  # on the console as well as in the log
     sys.exit(f"zsar: {error}")

@@ -17,8 +17,13 @@ training seed (replicates). For each of the study's targets (`synthetic_0_50`, .
   variant trained once differs from the reference by its seed as well as by its switch, which the
   splits cannot show. Claim an ordering on this one.
 
-And, once per row, seen_val_top1: the seen-class validation top-1 (%) of the epoch each run kept
-(models/{run}/model.json), averaged over replicates: the only score a recipe may be chosen by.
+And, read from the seen classes only, so that a recipe may be chosen by them:
+- seen_val_top1: the seen-class validation top-1 (%) of the epoch each run kept
+  (models/{run}/model.json), averaged over replicates;
+- {target} seen_composed_top1: the cross-validated top-1 (%) of prototypes composed for held-out
+  seen classes from the other seen classes, at the chosen (epsilon, K, d)
+  (prototypes/{run}/composition_{target}.json, compose.select: cv), averaged over replicates. It
+  measures, without a target class, how well the run's embedding transfers by composition.
 
 Every run of a study must have been scored on the same splits: each split's unseen classes are
 compared, and a mismatch stops with the runs named.
@@ -72,16 +77,24 @@ def _seed_se(runs: list[str], reference_runs: list[str], replicates: np.ndarray,
     return math.sqrt(ref_var / len(reference) + row_var / len(replicates))
 
 
-def study_table(study: dict, results: dict[tuple[str, str], dict], models: dict[str, dict] | None = None) -> pd.DataFrame:
+def _mean_percent(values: list) -> float:
+    return round(100 * float(np.mean(values)), 2) if values and None not in values else math.nan
+
+
+def study_table(study: dict, results: dict[tuple[str, str], dict], models: dict[str, dict] | None = None,
+                compositions: dict[tuple[str, str], dict] | None = None) -> pd.DataFrame:
     """The study's table, a row per study row. `results[(run, target)]` is that run's results JSON
-    for the target (e.g. `synthetic_0_50`); `models[run]` its models/{run}/model.json, if given."""
+    for the target (e.g. `synthetic_0_50`); `models[run]` its models/{run}/model.json and
+    `compositions[(run, target)]` its composition selection, where given."""
     rows = study["rows"]
     reference = next(row for row in rows if row["variant"] == study["reference"])
     table = [{"variant": row["variant"], "run": ";".join(row_runs(row)), "replicates": len(row_runs(row)),
               "path": row["path"], "table": row.get("table", "")} for row in rows]
     for out, row in zip(table, rows):
-        val = [models[run].get("val_top1") for run in row_runs(row)] if models else []
-        out["seen_val_top1"] = (round(100 * float(np.mean(val)), 2) if val and None not in val else math.nan)
+        out["seen_val_top1"] = _mean_percent([models[run].get("val_top1") for run in row_runs(row)] if models else [])
+        for target in study["targets"]:
+            out[f"{target} seen_composed_top1"] = _mean_percent(
+                [compositions[(run, target)].get("top1") for run in row_runs(row)] if compositions else [])
     for target in study["targets"]:
         per_row = []
         for row in rows:
@@ -135,14 +148,15 @@ def markdown(study: dict, table: pd.DataFrame) -> str:
     """The table as markdown, for a README: top-1 ± split std (± seed std with replicates), the
     paired difference ± its standard error against the reference, and the paper's number."""
     targets = study["targets"]
-    head = ["variant", "path", "paper's table", "seen val"]
+    head = ["variant", "path", "paper's table", "seen val", "seen composed"]
     for target in targets:
         name = target.replace("_", " ", 1).replace("_", "/")
         head += [f"{name} top-1", f"{name} vs {study['reference']}"]
     head.append("paper")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table.to_dict(orient="records"):
-        cells = [r["variant"], f"`{r['path']}`", r["table"], _number(r["seen_val_top1"])]
+        cells = [r["variant"], f"`{r['path']}`", r["table"], _number(r["seen_val_top1"]),
+                 _number(r[f"{targets[0]} seen_composed_top1"])]
         for target in targets:
             cell = f"{r[f'{target} top1']:.1f}"
             if r[f"{target} n_splits"] > 1:  # 0/100 has one split: no spread over splits
@@ -164,8 +178,9 @@ def markdown(study: dict, table: pd.DataFrame) -> str:
     lines.append(f"Top-1 (%): mean over {'/'.join(map(str, sorted(n)))} splits ± std over splits (seeds: std over "
                  "training seeds); against the reference: the mean paired difference over the same splits ± its "
                  "standard error, the training seed's noise included where replicates measure it. A protocol with one split (0/100) has no "
-                 "spread over splits. Seen val: the seen-class validation top-1 (%) of the kept epoch, the only "
-                 "score a recipe is chosen by.")
+                 "spread over splits. Seen val: the seen-class validation top-1 (%) of the kept epoch; seen composed: the "
+                 f"cross-validated top-1 (%) of prototypes composed for held-out seen classes ({targets[0]}'s "
+                 "selection); both read seen classes only, the only scores a recipe may be chosen by.")
     return "\n".join(lines) + "\n"
 
 
