@@ -68,7 +68,7 @@ def check_rest(model: dict, train: dict) -> None:
     if temporal != "transformer" and attention != "cross":
         raise ValueError(f"ResT model.temporal {temporal!r} needs model.attention: cross; in the single "
                          "cross-modal encoder the transformer itself is the temporal model")
-    if train.get("cls_weight", 1.0) == 0 and train.get("mtl_weight", 0.5) == 0:
+    if train.get("cls_weight", 1.0) == 0 and train.get("mtl_weight") == 0:
         raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
 
 
