@@ -21,11 +21,12 @@ the pipeline reads its output.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
 from scipy.stats import spearmanr
+
+from zsar.io import read_json
 
 
 def table(root: Path, protocol: str, path: str, runs: list[str] | None = None) -> pd.DataFrame:
@@ -36,11 +37,11 @@ def table(root: Path, protocol: str, path: str, runs: list[str] | None = None) -
         composition = root / "prototypes" / run / f"composition_{protocol}.json"
         if (runs and run not in runs) or not (result.exists() and composition.exists()):
             continue
-        info, scored = json.loads(model.read_text()), json.loads(result.read_text())
+        info, scored = read_json(model), read_json(result)
         if path not in scored:
             continue
         rows.append({"run": run, "method": info["method"], "seen_val": 100 * info["val_top1"],
-                     "seen_composed": 100 * json.loads(composition.read_text())["top1"],
+                     "seen_composed": 100 * read_json(composition)["top1"],
                      "target": 100 * scored[path]["top1"]["mean"]})
     return pd.DataFrame(rows)
 
