@@ -62,4 +62,4 @@ rule all:
     default_target: True
     input:
         config["all_targets"],
-        report_figures(),
+        plan.report_figures(),

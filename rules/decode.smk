@@ -36,8 +36,8 @@ rule cache_settings:
     benchmark:
         "logs/cache_settings/{dataset}.benchmark.tsv"
     params:
-        short_side=lambda wc: decode_settings(wc.dataset)["short_side"],
-        codec=lambda wc: codec_settings(decode_settings(wc.dataset)),
+        short_side=lambda wc: plan.decode_settings(wc.dataset)["short_side"],
+        codec=lambda wc: codec_settings(plan.decode_settings(wc.dataset)),
         # A cache written by another format version is rebuilt, never misread.
         format=CACHE_FORMAT_VERSION,
     run:
@@ -70,7 +70,7 @@ rule decode_clips:
 rule catalogue_clips:
     """clips/{dataset}.parquet: every cached video with its label, split, frame count and shard."""
     input:
-        shards=lambda wc: shard_files("clips/{dataset}/{shard}.h5", wc.dataset),
+        shards=lambda wc: plan.shard_files("clips/{dataset}/{shard}.h5", wc.dataset),
         index="index/{dataset}.parquet",
     output:
         "clips/{dataset}.parquet",

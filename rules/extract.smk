@@ -2,13 +2,7 @@ rule extract_embeddings:
     """One embedding per video of a target shard: the mean over its test clips. A GPU job when the
     profile gives it one (float16 autocast there); the same code on the CPU."""
     input:
-        unpack(
-            lambda wc: {
-                "model": "models/{run}/model.pt",
-                "clips": "clips/{dataset}/{shard}.h5",
-                **video_objects(wc.run, wc.dataset),
-            }
-        ),
+        unpack(lambda wc: plan.extract_inputs(wc.run, wc.dataset, wc.shard)),
     output:
         "features/{run}/{dataset}/{shard}.h5",
     log:
@@ -21,7 +15,7 @@ rule extract_embeddings:
     resources:
         **extract_resources(),
     params:
-        sampling=lambda wc: run_settings(wc.run)["sampling"],
+        sampling=run_setting("sampling"),
         per_clip=config["extract"]["per_clip"],
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
@@ -33,7 +27,7 @@ rule extract_seen:
     """Embeddings of the source videos behind the seen prototypes: kept classes only, at most
     seen_prototypes.videos_per_class per class and split, clips_per_video clips each."""
     input:
-        unpack(seen_inputs),
+        unpack(lambda wc: plan.seen_inputs(wc.run, wc.source, wc.shard)),
     output:
         "features/{run}/{source}_seen/{shard}.h5",
     log:
@@ -46,7 +40,7 @@ rule extract_seen:
     resources:
         **extract_resources(),
     params:
-        sampling=lambda wc: run_settings(wc.run)["sampling"],
+        sampling=run_setting("sampling"),
         select=config["seen_prototypes"],
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
@@ -59,7 +53,7 @@ rule extract_phrases:
     (methods scored by alignment, JigsawNet); the same file format as the phrases it reads."""
     input:
         # phrases, and with model.text_layers their hidden states below those layers
-        unpack(lambda wc: {k: v for k, v in class_side(wc.run, wc.dataset).items() if k != "vectors"}),
+        unpack(lambda wc: plan.class_projection_inputs(wc.run, wc.dataset)),
         model="models/{run}/model.pt",
     output:
         "features/{run}/{dataset}_phrases.h5",
@@ -76,7 +70,7 @@ rule extract_phrases:
 rule merge_features:
     """features/{run}/{dataset}.h5 (and {source}_seen.h5): a dataset's feature shards in one file."""
     input:
-        lambda wc: shard_files(f"features/{{run}}/{wc.dataset}{wc.part}/{{shard}}.h5", wc.dataset, run=wc.run),
+        lambda wc: plan.shard_files("features/{run}/{dataset}%s/{shard}.h5" % wc.part, wc.dataset, run=wc.run),
     output:
         "features/{run}/{dataset}{part}.h5",
     log:

@@ -2,7 +2,7 @@ rule list_videos:
     """index/{dataset}/listed.parquet: the videos the annotation files list, read once for every
     index shard (Kinetics-700's annotations and folders take seconds to read)."""
     input:
-        unpack(index_inputs),
+        unpack(lambda wc: plan.index_inputs(wc.dataset)),
     output:
         "index/{dataset}/listed.parquet",
     log:
@@ -14,7 +14,7 @@ rule list_videos:
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
-        listed=listing_digest,
+        listed=lambda wc: plan.listing_digest(wc.dataset),
     script:
         "../workflow_scripts/list_videos.py"
 
@@ -37,11 +37,11 @@ rule index_videos:
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
-        n_shards=lambda wc: n_shards(wc.dataset),
-        min_frames=lambda wc: decode_settings(wc.dataset)["min_frames"],
+        n_shards=lambda wc: plan.n_shards(wc.dataset),
+        min_frames=lambda wc: plan.decode_settings(wc.dataset)["min_frames"],
         # Changes when a video of this shard is overwritten, added or removed: that shard is
         # indexed and decoded again, and what depends on it follows; other shards are left alone.
-        videos=shard_stamp,
+        videos=lambda wc: plan.shard_stamp(wc.dataset, wc.shard),
     script:
         "../workflow_scripts/index_videos.py"
 
@@ -49,7 +49,7 @@ rule index_videos:
 rule merge_index:
     """index/{dataset}.parquet: the shards' indexes in one table; the log counts and lists problems."""
     input:
-        shards=lambda wc: shard_files("index/{dataset}/{shard}.parquet", wc.dataset),
+        shards=lambda wc: plan.shard_files("index/{dataset}/{shard}.parquet", wc.dataset),
     output:
         "index/{dataset}.parquet",
     log:

@@ -1,7 +1,7 @@
 rule seen_prototypes:
     """Mean embedding of each kept source class's training videos."""
     input:
-        unpack(seen_prototype_inputs),
+        unpack(lambda wc: plan.seen_prototype_inputs(wc.run)),
     output:
         "prototypes/{run}/seen.h5",
     log:
@@ -17,7 +17,7 @@ rule seen_prototypes:
 rule select_composition:
     """(epsilon, K, d) by cross-validation over the seen classes only, per protocol (compose.rule)."""
     input:
-        unpack(select_composition_inputs),
+        unpack(lambda wc: plan.select_composition_inputs(wc.run, wc.target, protocol(wc))),
     output:
         "prototypes/{run}/composition_{target}_{seen}_{unseen}.json",
     log:
@@ -39,7 +39,7 @@ rule select_composition:
 rule compose_prototypes:
     """Unseen-class prototypes composed from seen ones by ResT's integer program, per split and variant."""
     input:
-        unpack(compose_inputs),
+        unpack(lambda wc: plan.compose_inputs(wc.run, wc.target, protocol(wc))),
     output:
         "prototypes/{run}/{target}_{seen}_{unseen}.h5",
     log:
@@ -49,7 +49,7 @@ rule compose_prototypes:
     conda:
         "../envs/zsar.yaml"
     params:
-        fixed=fixed_composition(),
+        fixed=plan.fixed_composition(),
         capacity=config["compose"]["capacity"],
     script:
         "../workflow_scripts/compose_prototypes.py"

@@ -6,7 +6,9 @@
 rule plot_results:
     """Top-1/top-5 of every summary run on every target and protocol, with the published numbers."""
     input:
-        results=lambda wc: [f"results/{run}/{target}_{protocol}.json" for run, target, protocol in report_results()],
+        results=lambda wc: [
+            f"results/{run}/{target}_{protocol}.json" for run, target, protocol in plan.report_results()
+        ],
         summary="results/summary.csv",
     output:
         figure=report(
@@ -84,7 +86,7 @@ rule plot_training:
 rule plot_classes:
     """Per target class: accuracy, the confusion matrix, and accuracy against distance to training."""
     input:
-        unpack(plot_classes_inputs),
+        unpack(lambda wc: plan.plot_classes_inputs(wc.run, wc.target, protocol(wc))),
     output:
         per_class=report(
             "plots/{run}/{target}_{seen}_{unseen}_per_class.png",

@@ -13,7 +13,7 @@ rule score_splits:
         "../envs/zsar.yaml"
     params:
         tau=config["overlap"]["tau"],
-        config=provenance,
+        config=lambda wc: plan.provenance(wc.run, wc.target),
     script:
         "../workflow_scripts/score_splits.py"
 
@@ -21,7 +21,7 @@ rule score_splits:
 rule default_result:
     """results/{target}_{seen}_{unseen}.json: the default run's result for that target."""
     input:
-        default_run_result,
+        lambda wc: plan.default_result(wc.target, protocol(wc)),
     output:
         "results/{target}_{seen}_{unseen}.json",
     log:
@@ -39,11 +39,7 @@ rule default_result:
 rule tabulate_run:
     """results/{run}/summary.csv: every target and protocol of a run, a row per path and variant."""
     input:
-        lambda wc: [
-            f"results/{wc.run}/{target}_{protocol}.json"
-            for target in run_settings(wc.run)["targets"]
-            for protocol in protocols(target)
-        ],
+        lambda wc: plan.run_results(wc.run),
     output:
         "results/{run}/summary.csv",
     log:

@@ -10,7 +10,7 @@ rule embed_classes:
         "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
-        embedding=lambda wc: embedding_spec(wc.embedding),
+        embedding=lambda wc: plan.embedding(wc.embedding),
     script:
         "../workflow_scripts/embed_classes.py"
 
@@ -39,7 +39,7 @@ rule atomic_actions:
     """Each class description split into verb phrases, JigsawNet's atomic actions: a TSV of class,
     phrase and global atomic id to read, and to correct through descriptions.corrections."""
     input:
-        unpack(description_files),
+        unpack(lambda wc: plan.description_files(wc.dataset)),
     output:
         "semantic/atomic/{dataset}.tsv",
     log:
@@ -68,7 +68,7 @@ rule embed_phrases:
     conda:
         "../envs/zsar.yaml"
     params:
-        embedding=lambda wc: embedding_spec(wc.embedding),
+        embedding=lambda wc: plan.embedding(wc.embedding),
     script:
         "../workflow_scripts/embed_phrases.py"
 
@@ -89,7 +89,7 @@ rule phrase_states:
     conda:
         "../envs/zsar.yaml"
     params:
-        embedding=lambda wc: embedding_spec(wc.embedding),
+        embedding=lambda wc: plan.embedding(wc.embedding),
     script:
         "../workflow_scripts/phrase_states.py"
 
@@ -121,7 +121,7 @@ rule embed_objects:
     """The object names of a dataset's videos embedded by a sentence encoder: each name once, and per
     video the ids of its names (JigsawNet's object branch)."""
     input:
-        objects=objects_file,
+        objects=lambda wc: plan.objects_file(wc.dataset),
     output:
         "semantic/{embedding}/{dataset}_objects.h5",
     log:
@@ -131,6 +131,6 @@ rule embed_objects:
     conda:
         "../envs/zsar.yaml"
     params:
-        embedding=lambda wc: embedding_spec(wc.embedding),
+        embedding=lambda wc: plan.embedding(wc.embedding),
     script:
         "../workflow_scripts/embed_objects.py"

@@ -9,7 +9,7 @@ rule make_splits:
     conda:
         "../envs/zsar.yaml"
     params:
-        manifest=lambda wc: check_protocol(wc) or manifest_digest(wc, "target"),
+        manifest=lambda wc: plan.check_protocol(wc.target, protocol(wc)) or plan.manifest_digest(wc.target),
         n_splits=config["splits"]["count"],
         seed=config["splits"]["seed"],
     script:

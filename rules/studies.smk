@@ -3,7 +3,7 @@ rule study_table:
     with their spread over splits and training seeds and the paper's number beside each row.
     Not part of the default target: ask for it by name (studies/*.yaml)."""
     input:
-        study_inputs,
+        lambda wc: plan.study_inputs(wc.study),
     output:
         csv="results/studies/{study}.csv",
         md="results/studies/{study}.md",

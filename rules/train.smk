@@ -1,7 +1,7 @@
 rule training_inputs:
     """models/{run}/inputs.json: what the run's model depends on besides files, as a file.
 
-    Its settings and the identity of the frames it trains on (frames_identity: the source videos'
+    Its settings and the identity of the frames it trains on (the plan's trained_frames_digest: the source videos'
     sizes and times, short side, raw or JPEG quality), not how the cache is cut. A parameter of
     train_model would not do: Snakemake does not compare a job's parameters when a job upstream
     reruns, and the clip catalogue upstream is `ancient` (it reruns whenever the cache is re-cut).
@@ -15,11 +15,9 @@ rule training_inputs:
         "logs/training_inputs/{run}.benchmark.tsv"
     params:
         # The seed apart (below): runs.<run>.seed equal to the global seed retrains nothing.
-        settings=lambda wc: {
-            key: value for key, value in run_settings(wc.run).items() if key not in ("resources", "seed")
-        },
-        seed=run_seed,
-        frames=lambda wc: frames_identity(run_settings(wc.run)["source"]),
+        settings=lambda wc: plan.training_record(wc.run)["settings"],
+        seed=lambda wc: plan.seed(wc.run),
+        frames=lambda wc: plan.trained_frames_digest(plan.run(wc.run)["source"]),
     run:
         from zsar.io import write_json
 
@@ -43,15 +41,15 @@ rule train_model:
     threads: 8  # Snakemake caps this at --cores
     resources:
         # From runs.<run>.resources; cluster profiles turn gpu into a GPU request and partition.
-        gpu=lambda wc: run_settings(wc.run)["resources"]["gpu"],
-        mem_mb=lambda wc: run_settings(wc.run)["resources"]["mem_mb"],
-        runtime=lambda wc: run_settings(wc.run)["resources"]["runtime"],
+        gpu=run_resource("gpu"),
+        mem_mb=run_resource("mem_mb"),
+        runtime=run_resource("runtime"),
     params:
-        method=lambda wc: run_settings(wc.run)["method"],
-        model=lambda wc: run_settings(wc.run)["model"],
-        train=lambda wc: run_settings(wc.run)["train"],
-        sampling=lambda wc: run_settings(wc.run)["sampling"],
-        seed=run_seed,
+        method=run_setting("method"),
+        model=run_setting("model"),
+        train=run_setting("train"),
+        sampling=run_setting("sampling"),
+        seed=lambda wc: plan.seed(wc.run),
         # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
         checkpoint="models/{run}/checkpoint.pt",
     script:

@@ -60,7 +60,7 @@ def codec_settings(settings: dict) -> dict:
     return {"codec": "raw", "compression": compression}
 
 
-def frames_identity(settings: dict) -> str:
+def stored_frames(settings: dict) -> str:
     """What a reader gets back, as opposed to how it is stored: raw frames are the same frames
     whatever their compression; JPEG frames depend on the quality. Training depends on this."""
     codec = codec_settings(settings)

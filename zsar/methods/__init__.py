@@ -50,11 +50,47 @@ class Method:
     # Raises ValueError for resolved (model, train) settings that cannot go together, so that the DAG
     # refuses them when it parses instead of a training job failing on a cluster.
     check: object = None
+    # The files a run's method reads besides the class-name vectors and the clips, as functions of the
+    # resolved model settings, so that the DAG's plan (zsar/workflow.py) names no method's inputs:
+    #   class_files(model, dataset) -> {input name: path}   per dataset's classes (the class side)
+    #   video_files(model, dataset) -> {input name: path}   per dataset's videos (beside the clips)
+    class_files: object = None
+    video_files_of: object = None
+    # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of config's
+    # `embeddings` that it cannot use.
+    embeddings_check: object = None
+    # sections(model) -> config sections (beyond every result's own) that a result of this method
+    # depends on, recorded in its provenance.
+    sections: object = None
+
+    def __post_init__(self):
+        for what, given, known in (("needs", self.needs, NEEDS), ("scores", self.scores, SCORES)):
+            unknown = sorted(set(given) - set(known))
+            if unknown:
+                raise ValueError(f"method '{self.name}': {what} {unknown} are not among {', '.join(known)}")
 
     @property
     def module(self):
         """The method's torch module (zsar.methods.<name>): its model and Training class."""
         return importlib.import_module(f"zsar.methods.{self.name}")
+
+    def class_side_files(self, model: dict, dataset: str) -> dict:
+        return self.class_files(model, dataset) if self.class_files else {}
+
+    def video_files(self, model: dict, dataset: str) -> dict:
+        return self.video_files_of(model, dataset) if self.video_files_of else {}
+
+    def score_files(self, run: str, target: str) -> dict:
+        """Per-run files that scoring reads besides the features (the projected atomic actions of
+        a method scored by alignment)."""
+        return {"phrases": f"features/{run}/{target}_phrases.h5"} if "alignment" in self.scores else {}
+
+    def check_embeddings(self, model: dict, embeddings: dict) -> None:
+        if self.embeddings_check:
+            self.embeddings_check(model, embeddings)
+
+    def config_sections(self, model: dict) -> tuple[str, ...]:
+        return tuple(self.sections(model)) if self.sections else ()
 
     def sampling_preset(self, model_cfg: dict) -> str:
         """A run's default sampling preset: the one named like its model preset, else the method's."""
@@ -70,6 +106,35 @@ def check_rest(model: dict, train: dict) -> None:
                          "cross-modal encoder the transformer itself is the temporal model")
     if train.get("cls_weight", 1.0) == 0 and train.get("mtl_weight") == 0:
         raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
+
+
+def _phrase_files(model: dict, dataset: str) -> dict:
+    """JigsawNet's class side: the atomic actions embedded by its text encoder, and with
+    model.text_layers their hidden states below the layers it trains."""
+    encoder = model["text_encoder"]
+    files = {"phrases": f"semantic/{encoder}/{dataset}_phrases.h5"}
+    if model.get("text_layers"):
+        files["phrase_states"] = f"semantic/{encoder}/{dataset}_phrases_top{model['text_layers']}.h5"
+    return files
+
+
+def _object_files(model: dict, dataset: str) -> dict:
+    """JigsawNet's object branch (model.objects): the embedded object names of each video."""
+    return {"objects": f"semantic/{model['text_encoder']}/{dataset}_objects.h5"} if model.get("objects") else {}
+
+
+def _check_text_encoder(model: dict, embeddings: dict) -> None:
+    from zsar.semantics import SENTENCE_KINDS
+
+    sentence = [name for name, spec in embeddings.items()
+                if spec["kind"] in SENTENCE_KINDS and spec.get("augment", "none") == "none"]
+    if model["text_encoder"] not in sentence:
+        raise ValueError(f"model.text_encoder '{model['text_encoder']}' must name a sentence embedding without "
+                         f"augment of config.yaml's 'embeddings' ({', '.join(sentence) or 'none defined: add one of kind minilm'})")
+
+
+def _jigsaw_sections(model: dict) -> tuple[str, ...]:
+    return ("descriptions", *(("objects",) if model.get("objects") else ()))
 
 
 # Shared by the training defaults of every method.
@@ -141,6 +206,10 @@ REGISTRY = {m.name: m for m in (
         sampling_presets={"jigsaw": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
         default_sampling="jigsaw",
         extra_model_keys=frozenset({"widths", "layers", "d", "heads", "segments"}),
+        class_files=_phrase_files,
+        video_files_of=_object_files,
+        embeddings_check=_check_text_encoder,
+        sections=_jigsaw_sections,
     ),
 )}
 

@@ -1,0 +1,613 @@
+"""The plan of the DAG: what each rule reads, what it depends on, and what the config may ask for.
+
+The Snakefile's rules ask a `Plan` (rules/common.smk builds one per parse); it resolves and checks
+runs, names the artefact paths, computes the rerun digests and the provenance of a result, all
+without torch and without Snakemake, so that each answer is unit-tested on a config in memory.
+
+A wrong setting raises `PlanError` with a message for the user (the run, the key, what is allowed);
+rules/common.smk turns it into a clean stop before any job starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+
+from zsar.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
+from zsar.manifest import load_manifest, missing_data_message
+from zsar.methods import method as method_spec, resolve as resolve_method
+from zsar.sampling import resolve_sampling
+
+__all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
+
+
+class PlanError(ValueError):
+    """A request the plan refuses: the message says what is wrong and what to do."""
+
+
+def did_you_mean(name, known) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def digest(value, size: int = 16) -> str:
+    return hashlib.blake2b(json.dumps(value, sort_keys=True).encode(), digest_size=size).hexdigest()
+
+
+def table_digest(table, columns) -> str:
+    """A digest of a table's rows, by the given columns, in the table's order."""
+    lines = table[columns[0]].str.cat([table[c] for c in columns[1:]], sep="\t")
+    return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+
+
+class Plan:
+    """The DAG's answers for one config; every method is cached for the parse it serves."""
+
+    def __init__(self, config: dict, basedir: str):
+        self.config = config
+        self.data = config["data_root"]
+        self.manifests = os.path.join(basedir, "data_manifest")
+        self.datasets = sorted(n[: -len(".yaml")] for n in os.listdir(self.manifests) if n.endswith(".yaml"))
+        self.rendered = sorted(config["synthetic"]["videos_per_class"])
+
+    # ---- datasets: manifests, what is on disk, shards -------------------------------------------
+
+    @functools.cache
+    def manifest(self, dataset: str) -> dict:
+        try:
+            return load_manifest(dataset, self.manifests, self.data)  # data: where a classes_file lies
+        except ValueError as error:
+            raise PlanError(str(error)) from None
+
+    @functools.cache
+    def _manifest_digests(self, dataset: str) -> tuple[str, str]:
+        """(without, with) the class descriptions: digests of a manifest's content, comments left out."""
+        content = {k: v for k, v in self.manifest(dataset).items() if not k.startswith("_")}
+        classes = [
+            {k: v for k, v in c.items() if k != "description"} if isinstance(c, dict) else c
+            for c in content.get("classes", [])
+        ]
+        return tuple(
+            hashlib.sha256(json.dumps(c, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for c in ({**content, "classes": classes}, content)
+        )
+
+    def manifest_digest(self, dataset: str, descriptions: bool = False) -> str:
+        """A stage's `manifest` parameter: the digest of its dataset's manifest.
+
+        A parameter, not an input file: a changed manifest reruns the stage, while the path, which
+        changes when the workflow or the results move, plays no part (scripts find the manifests
+        beside themselves, zsar.manifest.workflow_manifests). Class descriptions count only for the
+        stage that reads them (`descriptions`): editing one reparses atomic actions and retrains the
+        runs that read them, nothing else.
+        """
+        return self._manifest_digests(dataset)[1 if descriptions else 0]
+
+    def root(self, dataset: str) -> str:
+        return f"{self.data}/{dataset}"
+
+    def decode_settings(self, dataset: str) -> dict:
+        decode = self.config["decode"]
+        return {**{k: v for k, v in decode.items() if k != "overrides"}, **decode["overrides"].get(dataset, {})}
+
+    def require_data(self, datasets) -> None:
+        """Refuse when a dataset the requested target needs is not on disk."""
+        message = missing_data_message([self.manifest(d) for d in datasets], self.data)
+        if message:
+            raise PlanError(message)
+
+    @functools.cache
+    def listing(self, dataset: str):
+        """A downloaded dataset's listed videos with each file's (size, time) on disk.
+
+        One stat per video: Kinetics-700's 580k take seconds (benchmarks/dag_scale.py). `present`
+        says whether the file is there.
+        """
+        from zsar.index import file_stamp, listed_videos
+
+        self.require_data([dataset])
+        try:
+            listed, _ = listed_videos(self.manifest(dataset), self.root(dataset))
+        except ValueError as error:  # a malformed annotation file, a video listed twice
+            raise PlanError(str(error)) from None
+        prefix = os.path.join(self.root(dataset), "")
+        stamps = [file_stamp(prefix + rel) for rel in listed["path"]]
+        return listed.assign(stamp=[str(s) for s in stamps], present=[s is not None for s in stamps])
+
+    def n_videos(self, dataset: str) -> int:
+        """Videos of the dataset to cut into shards: the rendered count, or those on disk."""
+        if dataset in self.rendered:
+            per_class = sum(self.config["synthetic"]["videos_per_class"][dataset].values())
+            return per_class * len(self.manifest(dataset)["classes"])
+        return int(self.listing(dataset)["present"].sum())
+
+    def n_shards(self, dataset: str) -> int:
+        """Shards follow the videos on disk: a partial copy gets fewer, fuller shards."""
+        return max(1, math.ceil(self.n_videos(dataset) / self.decode_settings(dataset)["videos_per_shard"]))
+
+    def shard_files(self, pattern: str, dataset: str, **fields) -> list[str]:
+        """`pattern` ({dataset}, {shard} and the given fields) for every shard of the dataset."""
+        return [pattern.format(dataset=dataset, shard=s, **fields) for s in range(self.n_shards(dataset))]
+
+    @functools.cache
+    def _video_stamps(self, dataset: str) -> dict:
+        from zsar.index import assign_shards, shard_stamps
+
+        return shard_stamps(assign_shards(self.listing(dataset), self.n_shards(dataset)))
+
+    def shard_stamp(self, dataset: str, shard: int) -> str | None:
+        """The `videos` parameter of an index shard: a digest of its videos' paths, labels, splits,
+        sizes and times. Rendered datasets have none: render_synthetic tracks them."""
+        if dataset in self.rendered:
+            return None
+        return self._video_stamps(dataset).get(int(shard), "no videos")
+
+    def listing_digest(self, dataset: str) -> str | None:
+        """The `listed` parameter of list_videos: which files the annotations point to on disk.
+
+        Which folder and extension a video has is read from the disk (label folders with underscores,
+        .webm or .mkv), not from the annotation files alone, so a change there relists.
+        """
+        if dataset in self.rendered:
+            return None
+        return table_digest(self.listing(dataset), ["video_id", "path", "label", "split"])
+
+    def index_inputs(self, dataset: str) -> dict:
+        """The files the index is built from: rendered annotations, or the dataset's annotation files.
+
+        A downloaded dataset's video folders are not inputs (a folder's time changes with any file in
+        it); each video's size and time are, through the shard's `videos` parameter (shard_stamp).
+        """
+        root = self.root(dataset)
+        if dataset in self.rendered:
+            return {"annotations": f"{root}/annotations.csv", "videos": f"{root}/videos"}
+        self.require_data([dataset])
+        required = [f"{root}/{rel}" for rel in self.manifest(dataset)["required"]]
+        return {"annotations": [path for path in required if os.path.isfile(path)]}
+
+    @functools.cache
+    def trained_frames_digest(self, dataset: str) -> str:
+        """What a model trained on `dataset` saw, whatever the cache's cut into shards or its compression.
+
+        The training stage's rerun trigger (its clip input is `ancient`): the listed videos with their
+        sizes and times (or the rendering settings), the class list, the short side and whether frames
+        are raw or JPEG of some quality. Changing videos_per_shard or the raw compression re-cuts the
+        cache but retrains nothing; a changed, added or removed video retrains.
+        """
+        settings = self.decode_settings(dataset)
+        parts = {
+            "manifest": self.manifest_digest(dataset),
+            "short_side": settings["short_side"],
+            "frames": stored_frames(settings),
+        }
+        if dataset in self.rendered:
+            synthetic = self.config["synthetic"]
+            parts["videos"] = {key: synthetic[key] for key in ("seed", "frames", "size", "fps")}
+            parts["videos"]["per_class"] = synthetic["videos_per_class"][dataset]
+        else:
+            table = self.listing(dataset).sort_values("video_id")
+            parts["videos"] = table_digest(table, ["video_id", "path", "label", "split", "stamp"])
+        return digest(parts)
+
+    def description_files(self, dataset: str) -> dict:
+        """A dataset's descriptions file (for manifests without descriptions) and corrections, if configured."""
+        settings = self.config["descriptions"]
+        return {
+            name: os.path.expanduser(settings[key][dataset])
+            for key, name in (("files", "descriptions"), ("corrections", "corrections"))
+            if dataset in settings[key]
+        }
+
+    def objects_file(self, dataset: str) -> str:
+        """A dataset's object names per video: the user's file (objects.files), or the simulated
+        detections of a rendered dataset."""
+        files = self.config["objects"]["files"]
+        if dataset in files:
+            return os.path.expanduser(files[dataset])
+        if dataset in self.rendered:
+            return f"{self.root(dataset)}/objects.tsv"
+        raise PlanError(
+            f"dataset '{dataset}' has no object names per video: set objects.files.{dataset} in "
+            "config.yaml to a TSV (video_id, object names separated by ';') from your detector (docs/methods.md, "
+            "\"JigsawNet's object branch\"), or set the run's model.objects to false"
+        )
+
+    # ---- runs ------------------------------------------------------------------------------------
+
+    def embedding(self, name: str) -> dict:
+        embeddings = self.config["embeddings"]
+        if name not in embeddings:
+            raise PlanError(
+                f"unknown embedding '{name}'{did_you_mean(name, embeddings)}; config.yaml's "
+                f"'embeddings' defines: {', '.join(embeddings)}"
+            )
+        spec = dict(embeddings[name])
+        if "path" in spec:
+            spec["path"] = os.path.expanduser(spec["path"])
+        return spec
+
+    @functools.cache
+    def run(self, run: str) -> dict:
+        """A run's settings, resolved (the method's defaults filled in) and checked."""
+        runs = self.config["runs"]
+        if run not in runs:
+            raise PlanError(f"there is no run '{run}'{did_you_mean(run, runs)}.\n{self.valid_targets()}")
+        settings = dict(runs[run])
+        spec = method_spec(settings["method"])
+        try:
+            settings["model"], settings["train"] = resolve_method(settings["method"], settings["model"], settings["train"])
+            # By default a run samples clips as its method's paper does.
+            settings["sampling"] = resolve_sampling(settings["sampling"], spec.sampling_preset(settings["model"]))
+        except ValueError as error:
+            raise PlanError(f"run '{run}' in config.yaml: {error}") from None
+        crop = settings["sampling"]["crop"]
+        for dataset in [settings["source"], *settings["targets"]]:
+            short_side = self.decode_settings(dataset)["short_side"]
+            if crop > short_side:
+                raise PlanError(
+                    f"run '{run}' crops {crop} pixels but clips/{dataset} is cached at a short side of "
+                    f"{short_side}: set decode.overrides.{dataset}.short_side in config.yaml to at least {crop}."
+                )
+        embeddings = self.config["embeddings"]
+        if settings["embedding"] not in embeddings:
+            raise PlanError(
+                f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's 'embeddings' "
+                f"does not define ({', '.join(embeddings)})"
+            )
+        try:
+            spec.check_embeddings(settings["model"], embeddings)
+        except ValueError as error:
+            raise PlanError(f"run '{run}': {error}") from None
+        return settings
+
+    def method(self, run: str):
+        """The torch-free spec of the run's method (zsar.methods)."""
+        return method_spec(self.run(run)["method"])
+
+    def seed(self, run: str) -> int:
+        """The run's training seed: runs.<run>.seed, else the global seed (replicates of a study differ
+        only in it). A run without its own seed keeps exactly the parameters it had."""
+        self.run(run)  # an unknown run is named
+        return self.config["runs"][run].get("seed", self.config["seed"])
+
+    def overlap_table(self, run: str) -> str:
+        settings = self.run(run)
+        return f"semantic/{settings['embedding']}/{settings['source']}_minus_{'_'.join(settings['targets'])}.tsv"
+
+    def class_side(self, run: str, dataset: str) -> dict:
+        """The semantic files of `dataset`'s classes that the run's method reads: the class-name
+        embedding, and whatever else its method asks for (JigsawNet: the embedded atomic actions)."""
+        settings = self.run(run)
+        return {
+            "vectors": f"semantic/{settings['embedding']}/{dataset}.h5",
+            **self.method(run).class_side_files(settings["model"], dataset),
+        }
+
+    def video_side(self, run: str, dataset: str) -> dict:
+        """Files the run's model reads per video besides its clips (JigsawNet's detected objects)."""
+        return self.method(run).video_files(self.run(run)["model"], dataset)
+
+    def training_inputs(self, run: str) -> dict:
+        """The train_model job's input files; `clips` is marked ancient by the rule (inputs.json
+        changes when a video or the frames do, not when the cache is re-cut)."""
+        source = self.run(run)["source"]
+        return {
+            "inputs": f"models/{run}/inputs.json",
+            "clips": f"clips/{source}.parquet",
+            **self.class_side(run, source),
+            **self.video_side(run, source),
+            "overlap": self.overlap_table(run),
+        }
+
+    def training_record(self, run: str) -> dict:
+        """models/{run}/inputs.json's content: what the model depends on besides files.
+
+        The seed apart: runs.<run>.seed equal to the global seed retrains nothing."""
+        settings = {k: v for k, v in self.run(run).items() if k not in ("resources", "seed")}
+        return {"settings": settings, "seed": self.seed(run), "frames": self.trained_frames_digest(self.run(run)["source"])}
+
+    # ---- extraction and prototypes -----------------------------------------------------------------
+
+    def extract_gpus(self, run: str) -> int:
+        """One GPU when the run trains on GPUs (or extract.resources.gpu asks for more); cluster
+        profiles turn it into a GPU request and partition. Not a rerun trigger."""
+        trains_on_gpu = self.run(run)["resources"]["gpu"] > 0
+        return max(self.config["extract"]["resources"]["gpu"], 1 if trains_on_gpu else 0)
+
+    def extract_inputs(self, run: str, dataset: str, shard) -> dict:
+        return {
+            "model": f"models/{run}/model.pt",
+            "clips": f"clips/{dataset}/{shard}.h5",
+            **self.video_side(run, dataset),
+        }
+
+    def seen_inputs(self, run: str, source: str, shard) -> dict:
+        trained_on = self.run(run)["source"]
+        if source != trained_on:
+            raise PlanError(
+                f"features/{run}/{source}_seen: run '{run}' trains on {trained_on}, "
+                f"so its seen features are features/{run}/{trained_on}_seen.h5"
+            )
+        return {
+            "model": f"models/{run}/model.pt",
+            "clips": f"clips/{source}/{shard}.h5",
+            "catalogue": f"clips/{source}.parquet",
+            "overlap": self.overlap_table(run),
+            **self.video_side(run, source),
+        }
+
+    def class_projection_inputs(self, run: str, dataset: str) -> dict:
+        """extract_phrases: the class-side files of the method beyond the class-name vectors."""
+        return {k: v for k, v in self.class_side(run, dataset).items() if k != "vectors"}
+
+    def seen_prototype_inputs(self, run: str) -> dict:
+        source = self.run(run)["source"]
+        return {
+            "features": f"features/{run}/{source}_seen.h5",
+            "index": f"index/{source}.parquet",
+            "overlap": self.overlap_table(run),
+        }
+
+    def select_composition_inputs(self, run: str, target: str, protocol: str) -> dict:
+        settings = self.run(run)
+        source = settings["source"]
+        return {
+            "seen": f"prototypes/{run}/seen.h5",
+            "features": f"features/{run}/{source}_seen.h5",
+            "index": f"index/{source}.parquet",
+            "seen_vectors": f"semantic/{settings['embedding']}/{source}.h5",
+            # read for its n_unseen only (the one_se rule's held-out size), never its classes
+            "splits": f"splits/{target}_{protocol}.json",
+        }
+
+    def compose_inputs(self, run: str, target: str, protocol: str) -> dict:
+        settings = self.run(run)
+        inputs = {
+            "seen": f"prototypes/{run}/seen.h5",
+            "splits": f"splits/{target}_{protocol}.json",
+            "seen_vectors": f"semantic/{settings['embedding']}/{settings['source']}.h5",
+            "target_vectors": f"semantic/{settings['embedding']}/{target}.h5",
+        }
+        if self.config["compose"]["select"] == "cv":
+            inputs["selection"] = f"prototypes/{run}/composition_{target}_{protocol}.json"
+        return inputs
+
+    def fixed_composition(self) -> dict | None:
+        """compose.K, epsilon and d when they are not cross-validated (they are then not a rerun trigger)."""
+        c = self.config["compose"]
+        return {k: c[k] for k in ("K", "epsilon", "d")} if c["select"] == "fixed" else None
+
+    # ---- protocols, scoring, provenance ------------------------------------------------------------
+
+    def protocols_of(self, target: str) -> list[str]:
+        """The protocols a target may be asked for: config's 0/N, and its published splits if any."""
+        fixed = self.manifest(target).get("protocol_splits")
+        published = [f"{len(fixed[0]['val'])}_{len(fixed[0]['test'])}"] if fixed else []
+        return [f"0_{n}" for n in self.config["splits"]["unseen_percent"]] + published
+
+    def protocols(self, target: str) -> list[str]:
+        """The protocols tabulated for a target: its published splits if its manifest has them
+        (Kinetics-ZSAR: 60 validation / 160 test classes), else the configured 0/N (0/50 and 0/100)."""
+        protocols = self.protocols_of(target)
+        return protocols[-1:] if self.manifest(target).get("protocol_splits") else protocols
+
+    def valid_targets(self) -> str:
+        config = self.config
+        percents = config["splits"]["unseen_percent"]
+        runs = "; ".join(f"{run} ({', '.join(s['targets'])})" for run, s in config["runs"].items())
+        published = [
+            f"{d}: {p}"
+            for d in sorted({t for s in config["runs"].values() for t in s["targets"]})
+            for p in self.protocols_of(d)[len(percents) :]
+        ]
+        return (
+            "Targets zsar builds:\n"
+            f"  results/<target>_<protocol>.json        the default run's result; target: {', '.join(config['default_run'])}\n"
+            f"  results/<run>/<target>_<protocol>.json  run (its targets): {runs}\n"
+            "  results/<run>/summary.csv, results/summary.csv\n"
+            f"  protocol: {', '.join(f'0_{n}' for n in percents)} (splits.unseen_percent in "
+            f"config.yaml){'; published: ' + ', '.join(published) if published else ''}"
+        )
+
+    def check_protocol(self, target: str, protocol: str) -> None:
+        """Refuse a protocol the target does not have (a typo), before any job."""
+        if protocol not in self.protocols_of(target):
+            seen, unseen = protocol.split("_")
+            raise PlanError(f"{target}_{protocol}: {target} has no protocol {seen}/{unseen}.\n{self.valid_targets()}")
+
+    def score_inputs(self, run: str, target: str, protocol: str) -> dict:
+        settings = self.run(run)
+        self.check_protocol(target, protocol)
+        self.require_data([settings["source"], target])
+        embedding = settings["embedding"]
+        return {
+            **self.method(run).score_files(run, target),
+            "features": f"features/{run}/{target}.h5",
+            "index": f"index/{target}.parquet",
+            "prototypes": f"prototypes/{run}/{target}_{protocol}.h5",
+            "seen": f"prototypes/{run}/seen.h5",
+            "splits": f"splits/{target}_{protocol}.json",
+            "vectors": f"semantic/{embedding}/{target}.h5",
+            "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
+            "model": f"models/{run}/model.json",
+        }
+
+    def provenance(self, run: str, target: str) -> dict:
+        """Everything in config.yaml that this result depends on, recorded in the results JSON."""
+        config = self.config
+        settings = self.run(run)
+        datasets = [settings["source"], target]
+        rendered = [d for d in datasets if d in self.rendered]
+        return {
+            "run": run,
+            # What a job asks a cluster for does not change the result, so it must not rerun scoring.
+            **{k: v for k, v in settings.items() if k != "resources"},
+            "seed": self.seed(run),  # the training seed
+            "overlap": config["overlap"],
+            "embedding_spec": self.embedding(settings["embedding"]),
+            # How the cache is cut into shards, or compressed when raw, does not change a result.
+            "decode": {
+                d: {k: v for k, v in self.decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
+                for d in datasets
+            },
+            "seen_prototypes": config["seen_prototypes"],
+            # The rendering of this result's own datasets (not of the other rendered worlds).
+            "synthetic": (
+                {
+                    **{k: v for k, v in config["synthetic"].items() if k != "videos_per_class"},
+                    "videos_per_class": {d: config["synthetic"]["videos_per_class"][d] for d in rendered},
+                }
+                if rendered
+                else None
+            ),
+            "splits": config["splits"],
+            "compose": config["compose"],
+            # Only the sections the method reads: the other results keep their config as it was.
+            **{key: config[key] for key in self.method(run).config_sections(settings["model"])},
+        }
+
+    def default_result(self, target: str, protocol: str) -> str:
+        run = self.config["default_run"].get(target)
+        if run is None:
+            self.manifest(target)  # an unknown dataset is named first
+            raise PlanError(
+                f"no default run for target '{target}': add it under default_run in config.yaml, "
+                f"or ask for results/<run>/{target}_{protocol}.json.\n{self.valid_targets()}"
+            )
+        self.check_protocol(target, protocol)
+        return f"results/{run}/{target}_{protocol}.json"
+
+    def run_results(self, run: str) -> list[str]:
+        """results/{run}/summary.csv's inputs: every target and protocol of the run."""
+        return [f"results/{run}/{t}_{p}.json" for t in self.run(run)["targets"] for p in self.protocols(t)]
+
+    # ---- the checks of the whole config ------------------------------------------------------------
+
+    def check_config_names(self) -> None:
+        """Refuse a config key or value that names a dataset or run that does not exist.
+
+        JSON schema checks the shape of the config; these names it cannot know, and a misspelt one
+        would otherwise be silently ignored (an override that never applies).
+        """
+        config, datasets, runs = self.config, self.datasets, list(self.config["runs"])
+
+        def known(where, names, choices, what):
+            for name in names:
+                if name not in choices:
+                    raise PlanError(
+                        f"config: {where} names '{name}', which is not {what}{did_you_mean(name, choices)}. "
+                        f"Known: {', '.join(choices)}."
+                    )
+
+        dataset = "a dataset (data_manifest/)"
+        known("decode.overrides", config["decode"]["overrides"], datasets, dataset)
+        for key in ("files", "corrections"):
+            known(f"descriptions.{key}", config["descriptions"][key], datasets, dataset)
+        known("objects.files", config["objects"]["files"], datasets, dataset)
+        known("synthetic.videos_per_class", self.rendered, datasets, dataset)
+        for name in self.rendered:
+            if self.manifest(name)["kind"] != "rendered":
+                raise PlanError(
+                    f"config: synthetic.videos_per_class names '{name}', which the pipeline does not render "
+                    f"({self.manifest(name)['_path']} says kind: {self.manifest(name)['kind']}); "
+                    "list rendered datasets only."
+                )
+        known("default_run", config["default_run"], datasets, dataset)
+        known("default_run values", config["default_run"].values(), runs, "a run in 'runs'")
+        known("summary_runs", config["summary_runs"], runs, "a run in 'runs'")
+        for run, settings in config["runs"].items():
+            known(f"runs.{run}.source/targets", [settings["source"], *settings["targets"]], datasets, dataset)
+
+    # ---- the report --------------------------------------------------------------------------------
+
+    def report_results(self) -> list[tuple[str, str, str]]:
+        """(run, target, protocol) of every result that the report shows: config's summary_runs."""
+        return [
+            (run, target, protocol)
+            for run in self.config["summary_runs"]
+            for target in self.run(run)["targets"]
+            for protocol in self.protocols(target)
+        ]
+
+    def report_figures(self) -> list[str]:
+        """Every figure and table of the report; the default target builds them."""
+        runs = self.config["summary_runs"]
+        datasets = sorted({d for run in runs for d in [self.run(run)["source"], *self.run(run)["targets"]]})
+        overlap = sorted({self.overlap_table(run).replace("semantic/", "plots/overlap/") for run in runs})
+        per_result = ("per_class.png", "confusion.png", "distance.png", "prototypes.png", "hubness.png",
+                      "composition.html")
+        return [
+            "plots/results.png",
+            "plots/results.html",
+            "plots/summary.html",
+            *[path.replace(".tsv", suffix) for path in overlap for suffix in ("_distances.png", "_map.png")],
+            *[f"plots/{run}/training.png" for run in runs],
+            *[f"plots/{run}/{t}_{p}_{figure}" for run, t, p in self.report_results() for figure in per_result],
+            *[f"plots/data/{dataset}.html" for dataset in datasets],
+        ]
+
+    def plot_classes_inputs(self, run: str, target: str, protocol: str) -> dict:
+        settings = self.run(run)
+        embedding = settings["embedding"]
+        return {
+            "result": f"results/{run}/{target}_{protocol}.json",
+            "confusion": f"results/{run}/{target}_{protocol}.confusion.h5",
+            "overlap": self.overlap_table(run),
+            "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
+            "target_vectors": f"semantic/{embedding}/{target}.h5",
+        }
+
+    # ---- studies -----------------------------------------------------------------------------------
+
+    def study(self, name: str) -> dict:
+        """A study of config's `studies`, checked: its reference, runs and targets exist."""
+        studies = self.config["studies"]
+        if name not in studies:
+            raise PlanError(
+                f"there is no study '{name}'{did_you_mean(name, studies)}; "
+                + (
+                    f"the config's 'studies' defines: {', '.join(studies)}"
+                    if studies
+                    else "the config defines none: add a study file, e.g. --configfile config.yaml studies/rest_ablations.yaml"
+                )
+            )
+        study = studies[name]
+        variants = [row["variant"] for row in study["rows"]]
+        if len(set(variants)) != len(variants):
+            raise PlanError(f"study '{name}': each row needs its own variant name ({', '.join(variants)})")
+        if study["reference"] not in variants:
+            raise PlanError(f"study '{name}': reference '{study['reference']}' is not a row's variant ({', '.join(variants)})")
+        for row in study["rows"]:
+            if ("run" in row) == ("runs" in row):
+                raise PlanError(f"study '{name}', row '{row['variant']}': give either run or runs (replicates)")
+            for run in row.get("runs", [row.get("run")]):
+                targets = self.run(run)["targets"]
+                for target in study["targets"]:
+                    match = re.fullmatch(r"([a-z0-9]+)_(\d+)_(\d+)", target)
+                    if not match or match[1] not in targets:
+                        raise PlanError(
+                            f"study '{name}': target '{target}' is not one of run '{run}''s results "
+                            f"(results/{run}/<target>_<protocol>.json; its targets: {', '.join(targets)})"
+                        )
+                    if f"{match[2]}_{match[3]}" not in self.protocols_of(match[1]):
+                        raise PlanError(
+                            f"study '{name}': {match[1]} has no protocol {match[2]}/{match[3]}.\n{self.valid_targets()}"
+                        )
+        return study
+
+    def study_inputs(self, name: str) -> list[str]:
+        """The results JSON of every run of the study's rows, for each of its targets, its model.json
+        and, when (epsilon, K, d) are cross-validated, its composition selection per target."""
+        study = self.study(name)
+        runs = dict.fromkeys(run for row in study["rows"] for run in row.get("runs", [row.get("run")]))
+        composed = self.config["compose"]["select"] == "cv"
+        return (
+            [f"results/{run}/{target}.json" for run in runs for target in study["targets"]]
+            + [f"models/{run}/model.json" for run in runs]
+            + [f"prototypes/{run}/composition_{target}.json" for run in runs for target in study["targets"] if composed]
+        )
