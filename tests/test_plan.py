@@ -1,0 +1,189 @@
+"""The DAG's plan (zsar/workflow.py) as units: what each rule reads, what reruns it, what is refused.
+
+No Snakemake run here: a Plan is built on a config in memory, filled in by the schema as the
+Snakefile does, and asked directly. What only Snakemake shows (reruns on disk, clean stops on the
+command line) stays in test_workflow.py and test_reruns.py.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import REPO, tiny_config
+from zsar.workflow import Plan, PlanError
+
+
+def plan_of(config: dict | None = None, sampling: dict | None = None, **overrides) -> Plan:
+    """A plan of the tiny config with `overrides` merged in; `sampling` replaces runs' sampling."""
+    config = copy.deepcopy(config or tiny_config(**overrides))
+    for run, value in (sampling or {}).items():
+        config["runs"][run]["sampling"] = value
+    validate(config, str(REPO / "config.schema.yaml"))  # fills in the defaults, as the Snakefile does
+    return Plan(config, str(REPO))
+
+
+@pytest.fixture(scope="module")
+def repo_plan() -> Plan:
+    """The repository's own config.yaml."""
+    return plan_of(yaml.safe_load((REPO / "config.yaml").read_text()))
+
+
+def test_a_run_gets_its_methods_defaults_and_its_papers_sampling(repo_plan):
+    e2e = repo_plan.run("e2e_k664")
+    assert e2e["sampling"] == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
+    assert e2e["train"]["batch_size"] == 22 and e2e["model"]["arch"] == "r2plus1d"
+    rest = plan_of(sampling={"rest_synthetic": {"preset": "rest18"}},
+                   decode={"overrides": {"synthkinetics": {"short_side": 256}, "synthetic": {"short_side": 256}}})
+    assert rest.run("rest_synthetic")["sampling"] == {"frames": 16, "stride": 6, "crop": 224, "test_clips": 25}
+    assert rest.run("rest_synthetic")["train"]["mtl_weight"] == 0.5  # ResT's masked-token weight
+
+
+def test_unknown_runs_keys_and_impossible_settings_are_refused_naming_the_run_and_the_key():
+    with pytest.raises(PlanError, match=r"there is no run 'e2e_synthetc' \(did you mean 'e2e_synthetic'\?\)"):
+        plan_of().run("e2e_synthetc")
+    with pytest.raises(PlanError, match=r"run 'e2e_synthetic' in config.yaml: model keys \['heads'\] do not apply"):
+        plan_of(runs={"e2e_synthetic": {"model": {"heads": 4}}}).run("e2e_synthetic")
+    with pytest.raises(PlanError, match="crops 224 pixels but clips/synthkinetics is cached at a short side of 32: "
+                                        "set decode.overrides.synthkinetics.short_side"):
+        plan_of(sampling={"e2e_synthetic": {"preset": "rest18"}}).run("e2e_synthetic")
+    with pytest.raises(PlanError, match="ResT model.temporal 'lstm' needs model.attention: cross"):
+        plan_of(runs={"rest_synthetic": {"model": {"temporal": "lstm"}}}).run("rest_synthetic")
+    with pytest.raises(PlanError, match="model.text_encoder 'glove50' must name a sentence embedding"):
+        plan_of(runs={"jigsaw_synthetic": {"model": {"text_encoder": "glove50"}}}).run("jigsaw_synthetic")
+
+
+def test_names_in_the_config_that_match_no_dataset_or_run_are_refused():
+    with pytest.raises(PlanError, match=r"default_run names 'ucf10', which is not a dataset .*did you mean 'ucf101'"):
+        plan_of(default_run={"ucf10": "e2e_synthetic"}).check_config_names()
+    with pytest.raises(PlanError, match="decode.overrides names 'kinetics70'"):
+        plan_of(decode={"overrides": {"kinetics70": {"short_side": 64}}}).check_config_names()
+    with pytest.raises(PlanError, match="summary_runs names 'e2e'"):
+        plan_of(summary_runs=["e2e"]).check_config_names()
+    with pytest.raises(PlanError, match="no manifest for dataset 'ucf10'"):
+        plan_of().manifest("ucf10")
+
+
+def test_each_method_reads_its_own_side_files_and_generic_stages_name_none():
+    plan = plan_of()
+    assert plan.class_side("e2e_synthetic", "synthetic") == {"vectors": "semantic/glove50/synthetic.h5"}
+    assert plan.video_side("e2e_synthetic", "synthetic") == {}
+    # JigsawNet: the atomic actions embedded by its text encoder, and (tiny config) the detected objects
+    assert plan.class_side("jigsaw_synthetic", "synthkinetics") == {
+        "vectors": "semantic/glove50/synthkinetics.h5", "phrases": "semantic/minilm/synthkinetics_phrases.h5"}
+    assert plan.video_side("jigsaw_synthetic", "synthetic") == {"objects": "semantic/minilm/synthetic_objects.h5"}
+    trained = plan_of(runs={"jigsaw_synthetic": {"model": {"text_layers": 2}}})
+    assert trained.class_side("jigsaw_synthetic", "synthetic")["phrase_states"] == \
+        "semantic/minilm/synthetic_phrases_top2.h5"
+    assert plan.training_inputs("jigsaw_synthetic") == {
+        "inputs": "models/jigsaw_synthetic/inputs.json",
+        "clips": "clips/synthkinetics.parquet",
+        "vectors": "semantic/glove50/synthkinetics.h5",
+        "phrases": "semantic/minilm/synthkinetics_phrases.h5",
+        "objects": "semantic/minilm/synthkinetics_objects.h5",
+        "overlap": "semantic/glove50/synthkinetics_minus_synthetic.tsv",
+    }
+    assert plan.extract_inputs("e2e_synthetic", "synthetic", 0) == {
+        "model": "models/e2e_synthetic/model.pt", "clips": "clips/synthetic/0.h5"}
+    # scored by alignment, JigsawNet reads its projected phrases; E2E and ResT do not
+    assert plan.score_inputs("jigsaw_synthetic", "synthetic", "0_50")["phrases"] == \
+        "features/jigsaw_synthetic/synthetic_phrases.h5"
+    assert "phrases" not in plan.score_inputs("e2e_synthetic", "synthetic", "0_50")
+    assert plan.class_projection_inputs("jigsaw_synthetic", "synthetic") == {
+        "phrases": "semantic/minilm/synthetic_phrases.h5"}
+
+
+def test_seen_features_are_named_by_the_runs_own_source():
+    with pytest.raises(PlanError, match="run 'e2e_synthetic' trains on synthkinetics, so its seen features are "
+                                        "features/e2e_synthetic/synthkinetics_seen.h5"):
+        plan_of().seen_inputs("e2e_synthetic", "synthetic", 0)
+
+
+def test_provenance_records_what_a_result_depends_on_and_nothing_that_cannot_change_it():
+    plan = plan_of()
+    e2e = plan.provenance("e2e_synthetic", "synthetic")
+    assert e2e["run"] == "e2e_synthetic" and e2e["method"] == "e2e" and e2e["seed"] == 0
+    assert "resources" not in e2e  # what a job asks of a cluster
+    assert set(e2e["decode"]) == {"synthkinetics", "synthetic"}
+    assert not {"videos_per_shard", "compression"} & set(e2e["decode"]["synthetic"])
+    assert set(e2e["synthetic"]["videos_per_class"]) == {"synthkinetics", "synthetic"}  # not the other worlds
+    assert "descriptions" not in e2e and "objects" not in e2e  # only methods that read them record them
+    jigsaw = plan.provenance("jigsaw_synthetic", "synthetic")
+    assert jigsaw["descriptions"] == plan.config["descriptions"] and jigsaw["objects"] == plan.config["objects"]
+    without_objects = plan_of(runs={"jigsaw_synthetic": {"model": {"objects": False}}})
+    assert "objects" not in without_objects.provenance("jigsaw_synthetic", "synthetic")
+
+
+def test_the_frames_a_model_trained_on_change_with_the_pixels_not_with_how_the_cache_is_cut():
+    def frames(**decode):
+        return plan_of(decode={"overrides": {"synthkinetics": decode}}).trained_frames_digest("synthkinetics")
+
+    base = frames()
+    assert frames(videos_per_shard=7) == base  # re-cut: retrains nothing
+    assert frames(codec="raw", compression="lzf") == frames(codec="raw", compression="blosc-lz4") != base
+    assert frames(quality=80) != base and frames(short_side=48) != base
+    assert plan_of(synthetic={"seed": 1}).trained_frames_digest("synthkinetics") != base
+
+
+def test_a_runs_own_seed_equal_to_the_global_one_keeps_its_training_record():
+    plan = plan_of()
+    seeded = plan_of(runs={"e2e_synthetic": {"seed": 0}})
+    assert seeded.training_record("e2e_synthetic") == plan.training_record("e2e_synthetic")
+    assert plan_of(runs={"e2e_synthetic": {"seed": 1}}).training_record("e2e_synthetic")["seed"] == 1
+    resourced = plan_of(runs={"e2e_synthetic": {"resources": {"gpu": 1, "mem_mb": 1, "runtime": 1}}})
+    assert resourced.training_record("e2e_synthetic") == plan.training_record("e2e_synthetic")
+
+
+def test_protocols_are_the_configured_halves_and_a_datasets_published_splits(repo_plan):
+    assert repo_plan.protocols_of("ucf101") == ["0_50", "0_100"]
+    assert repo_plan.protocols_of("kineticszsar") == ["0_50", "0_100", "60_160"]
+    assert repo_plan.protocols("kineticszsar") == ["60_160"]  # what its tables show
+    with pytest.raises(PlanError, match="kineticszsar has no protocol 10/20(.|\n)*published: kineticszsar: 60_160"):
+        repo_plan.check_protocol("kineticszsar", "10_20")
+    assert repo_plan.default_result("ucf101", "0_50") == "results/e2e_k664/ucf101_0_50.json"
+    with pytest.raises(PlanError, match="no default run for target 'synthseq'"):
+        repo_plan.default_result("synthseq", "0_50")
+
+
+def test_shards_follow_the_rendered_world_and_the_decode_settings():
+    plan = plan_of()  # tiny: 4 videos a class, 60 a shard
+    n_classes = len(plan.manifest("synthkinetics")["classes"])
+    assert plan.n_videos("synthkinetics") == 4 * n_classes
+    assert plan.shard_files("clips/{dataset}/{shard}.h5", "synthkinetics") == [
+        f"clips/synthkinetics/{s}.h5" for s in range(-(-4 * n_classes // 60))]
+    assert plan.shard_stamp("synthkinetics", 0) is None  # rendered: render_synthetic tracks its videos
+
+
+def test_the_report_shows_every_summary_run_on_every_target_and_protocol():
+    plan = plan_of()
+    figures = plan.report_figures()
+    for run in ("e2e_synthetic", "rest_synthetic", "jigsaw_synthetic"):
+        assert f"plots/{run}/training.png" in figures
+        assert f"plots/{run}/synthetic_0_50_composition.html" in figures
+    assert "plots/overlap/glove50/synthkinetics_minus_synthetic_map.png" in figures
+    assert len(figures) == len(set(figures))
+
+
+def test_a_study_is_checked_before_any_job():
+    study = {"targets": ["synthetic_0_50"], "reference": "e2e",
+             "rows": [{"variant": "e2e", "path": "e2e", "run": "e2e_synthetic"},
+                      {"variant": "rest", "path": "composed", "runs": ["rest_synthetic"]}]}
+    plan = plan_of(studies={"demo": study})
+    assert plan.study_inputs("demo")[:2] == ["results/e2e_synthetic/synthetic_0_50.json",
+                                             "results/rest_synthetic/synthetic_0_50.json"]
+    assert "prototypes/rest_synthetic/composition_synthetic_0_50.json" in plan.study_inputs("demo")
+    with pytest.raises(PlanError, match="there is no study 'dmeo' \\(did you mean 'demo'\\?\\)"):
+        plan.study("dmeo")
+    for change, message in (
+        ({"reference": "c3d"}, "reference 'c3d' is not a row's variant"),
+        ({"targets": ["ucf101_0_50"]}, "target 'ucf101_0_50' is not one of run 'e2e_synthetic''s results"),
+        ({"targets": ["synthetic_0_30"]}, "synthetic has no protocol 0/30"),
+        ({"rows": [{"variant": "a", "path": "e2e", "run": "e2e_synthetic"},
+                   {"variant": "a", "path": "composed", "run": "rest_synthetic"}]},
+         "each row needs its own variant name"),
+    ):
+        with pytest.raises(PlanError, match=message):
+            plan_of(studies={"demo": {**study, "reference": "a" if "rows" in change else "e2e", **change}}).study("demo")
