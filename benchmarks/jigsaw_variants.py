@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from zsar.methods import resolve
-from zsar.methods.jigsaw import Training
+from zsar.methods.jigsaw.model import Training
 from zsar.training import train_step
 
 N_CLASSES, N_PHRASES, N_DISTINCT, TOKENS, TEXT_DIM = 400, 1430, 1010, 16, 384

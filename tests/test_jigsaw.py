@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from zsar.scoring import group_alignment as group_alignment_np
-from zsar.methods.jigsaw import (
+from zsar.methods.jigsaw.model import (
     ConsistencyMemory,
     create_jigsaw,
     group_alignment,

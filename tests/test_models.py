@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from zsar.methods.e2e import create_e2e_model
+from zsar.methods.e2e.model import create_e2e_model
 from zsar.sampling import clip_indices, uniform_clip_starts
 
 TINY = {"widths": [4, 8], "layers": [1, 1]}
@@ -57,7 +57,7 @@ def test_sampling_presets_are_the_papers_and_run_keys_override_them():
 
 def test_e2e_takes_c3d_with_its_papers_shape_by_default():
     from zsar.methods import resolve
-    from zsar.methods.e2e import create_e2e_model
+    from zsar.methods.e2e.model import create_e2e_model
     from zsar.models import C3D
 
     cfg, _ = resolve("e2e", {"arch": "c3d"}, {})

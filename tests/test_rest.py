@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from zsar.methods.rest import ResNet2d, create_rest, mask_words, modality_mask
+from zsar.methods.rest.model import ResNet2d, create_rest, mask_words, modality_mask
 
 
 def test_the_mask_is_the_one_rest_specifies():

@@ -129,7 +129,7 @@ def test_rest_ablation_switches_train_validate_and_reload(videos, tmp_path, monk
     """Separate encoders with a GRU, an R(2+1)D frame encoder and the masked token loss alone: joint
     epochs validate through the masked token head, and the model reloads with its switches."""
     from zsar.extract import load_model
-    from zsar.methods.rest import ResT
+    from zsar.methods.rest.model import ResT
     from zsar.training import train
 
     calls = []
@@ -167,7 +167,7 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
 def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
     from zsar.extract import embed_videos
     from zsar.features import merge_features, read_features, write_features
-    from zsar.methods.e2e import create_e2e_model
+    from zsar.methods.e2e.model import create_e2e_model
 
     torch.manual_seed(0)
     model = create_e2e_model("r2plus1d", 8, widths=[4, 8], layers=[1, 1])

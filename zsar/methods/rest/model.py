@@ -34,20 +34,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zsar.methods import check_rest
+from zsar.methods.rest import PRESETS, check_rest
 from zsar.models import create_r2plus1d
 from zsar.training import Phase, count_correct, validation_embeddings
 
 # (block, layers per stage) of the ResNets of He et al. 2016
 RESNETS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3))}
 
-# The papers' sizes, and a tiny one for the synthetic world and the tests.
-PRESETS = {
-    "rest18": {"depth": 18, "width": 64, "d_model": 768, "layers": 12, "heads": 12},
-    "rest34": {"depth": 34, "width": 64, "d_model": 768, "layers": 12, "heads": 12},
-    "rest101": {"depth": 101, "width": 64, "d_model": 768, "layers": 12, "heads": 12},
-    "tiny": {"depth": 18, "width": 8, "d_model": 32, "layers": 2, "heads": 2},
-}
 
 
 class BasicBlock2d(nn.Module):

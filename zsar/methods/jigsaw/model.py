@@ -45,17 +45,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zsar.methods.jigsaw import PRESETS
 from zsar.models import create_r2plus1d
 from zsar.text_encoder import EncoderTop, hf_to_top, top_config
 from zsar.scoring import alignment_scores
 from zsar.training import Phase, count_correct, validation_embeddings
 
-# The paper's size (d=768, h=8, eps=0.3) on R(2+1)D-18 widths and depth; the paper's backbone is
-# R(2+1)D-34 (layers (3, 4, 6, 3)), which `layers` overrides. A tiny one for the synthetic world and tests.
-PRESETS = {
-    "r2plus1d18": {"widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2], "d": 768, "heads": 8, "segments": 4},
-    "tiny": {"widths": [8, 16, 32, 64], "layers": [1, 1, 1, 1], "d": 32, "heads": 2, "segments": 2},
-}
 
 ALIGNMENTS = ("group", "one_to_one")
 

@@ -1,0 +1,37 @@
+"""The method registry is the one source of a run's settings: the schema's enums and keys follow it."""
+
+import pytest
+import yaml
+
+from conftest import REPO
+from zsar.methods import REGISTRY, SAMPLING_PRESETS, Method, resolve
+
+RUN = yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"]["runs"]["additionalProperties"]
+
+
+def test_the_schemas_method_and_preset_names_are_the_registrys():
+    assert RUN["properties"]["method"]["enum"] == list(REGISTRY)
+    assert RUN["properties"]["sampling"]["properties"]["preset"]["enum"] == list(SAMPLING_PRESETS)
+    model_presets = list(dict.fromkeys(name for spec in REGISTRY.values() for name in spec.model_presets))
+    assert RUN["properties"]["model"]["properties"]["preset"]["enum"] == model_presets
+
+
+def test_the_schema_takes_exactly_the_model_and_train_keys_some_method_takes():
+    model_keys = {key for spec in REGISTRY.values()
+                  for key in [*spec.model_defaults, *spec.extra_model_keys,
+                              *[k for arch in spec.arch_defaults.values() for k in arch]]}
+    train_keys = {key for spec in REGISTRY.values() for key in [*spec.train_defaults, *spec.extra_train_keys]}
+    assert set(RUN["properties"]["model"]["properties"]) == model_keys
+    assert set(RUN["properties"]["train"]["properties"]) == train_keys
+
+
+def test_a_preset_of_another_method_is_refused_when_the_run_resolves():
+    with pytest.raises(ValueError, match="model.preset 'r2plus1d18' is not one of method 'rest''s: rest18, rest34"):
+        resolve("rest", {"preset": "r2plus1d18"}, {})
+    assert resolve("jigsaw", {"preset": "r2plus1d18"}, {})[0]["preset"] == "r2plus1d18"
+
+
+def test_a_spec_with_an_unknown_need_or_score_is_refused():
+    with pytest.raises(ValueError, match=r"method 'toy': needs \['class_vector'\] are not among"):
+        Method(name="toy", paper="", needs=("class_vector",), scores=(), model_defaults={}, train_defaults={},
+               sampling_presets={}, default_sampling="")

@@ -1,0 +1,78 @@
+"""JigsawNet (Qian et al., ECCV 2022): video segments aligned with the atomic actions of class
+descriptions.
+
+The spec, without torch; the model and its training are in model.py. Besides the class-name
+vectors, JigsawNet reads its classes' atomic actions embedded by a sentence encoder, and, with
+model.objects, the object names detected in each video.
+"""
+
+from zsar.methods.spec import LOADER, Method
+
+# The paper's size (d=768, h=8, eps=0.3) on R(2+1)D-18 widths and depth; the paper's backbone is
+# R(2+1)D-34 (layers (3, 4, 6, 3)), which `layers` overrides. A tiny one for the synthetic world and tests.
+PRESETS = {
+    "r2plus1d18": {"widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2], "d": 768, "heads": 8, "segments": 4},
+    "tiny": {"widths": [8, 16, 32, 64], "layers": [1, 1, 1, 1], "d": 32, "heads": 2, "segments": 2},
+}
+
+
+def phrase_files(model: dict, dataset: str) -> dict:
+    """The class side: the atomic actions embedded by the text encoder, and with model.text_layers
+    their hidden states below the layers that train."""
+    encoder = model["text_encoder"]
+    files = {"phrases": f"semantic/{encoder}/{dataset}_phrases.h5"}
+    if model.get("text_layers"):
+        files["phrase_states"] = f"semantic/{encoder}/{dataset}_phrases_top{model['text_layers']}.h5"
+    return files
+
+
+def object_files(model: dict, dataset: str) -> dict:
+    """The object branch (model.objects): the embedded object names of each video."""
+    return {"objects": f"semantic/{model['text_encoder']}/{dataset}_objects.h5"} if model.get("objects") else {}
+
+
+def check_text_encoder(model: dict, embeddings: dict) -> None:
+    from zsar.semantics import SENTENCE_KINDS
+
+    sentence = [name for name, spec in embeddings.items()
+                if spec["kind"] in SENTENCE_KINDS and spec.get("augment", "none") == "none"]
+    if model["text_encoder"] not in sentence:
+        raise ValueError(f"model.text_encoder '{model['text_encoder']}' must name a sentence embedding without "
+                         "augment of config.yaml's 'embeddings' "
+                         f"({', '.join(sentence) or 'none defined: add one of kind minilm'})")
+
+
+def config_sections(model: dict) -> tuple[str, ...]:
+    """The descriptions its atomic actions come from, and the objects when it reads them."""
+    return ("descriptions", *(("objects",) if model.get("objects") else ()))
+
+
+SPEC = Method(
+    name="jigsaw",
+    paper="Qian et al., ECCV 2022 (JigsawNet): video segments aligned with the atomic actions of "
+          "class descriptions",
+    needs=("class_phrases",),
+    scores=("alignment",),
+    # preset: PRESETS above (r2plus1d18/tiny); widths, layers, d, heads and segments override it.
+    # ge: Group Excitation (off: Table 6's ablation); alignment: group (Eq. 3-4) or one_to_one
+    # (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases; objects: the
+    # object branch, from the object names per video of objects.files (zsar/objects.py); text_layers:
+    # how many top layers of the text encoder train with the model (0: frozen).
+    model_defaults={"preset": "r2plus1d18", "dropout": 0.1, "ge": True, "alignment": "group",
+                    "text_encoder": "minilm", "objects": False, "text_layers": 0},
+    model_presets=PRESETS,
+    # The paper: SGD, lr 1e-4 (UCF/HMDB) or 1e-5 (Kinetics-ZSAR), 15/20 epochs, eps 0.3; the
+    # consistency loss's weight is not given there (consistency_weight 0: Table 4's ablation).
+    # text_lr: the text layers' learning rate (null: lr).
+    train_defaults={"epochs": 15, "batch_size": 16, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.9,
+                    "weight_decay": 0.0, "lr_milestones": [], "temperature": 0.05, "consistency_weight": 1.0,
+                    "eps": 0.3, "text_lr": None, **LOADER},
+    # R(2+1)D clips as E2E's: 16 frames at 112, 25 test clips (4 segments of 4 frames).
+    sampling_presets={"jigsaw": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
+    default_sampling="jigsaw",
+    extra_model_keys=frozenset({"widths", "layers", "d", "heads", "segments"}),
+    class_files=phrase_files,
+    video_files_of=object_files,
+    embeddings_check=check_text_encoder,
+    sections=config_sections,
+)

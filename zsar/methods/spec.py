@@ -1,0 +1,102 @@
+"""What a method is to the rest of zsar: its torch-free spec (the DAG reads it when it parses).
+
+A method is a package zsar/methods/<name>/: its `__init__.py` defines SPEC, a `Method` (no torch),
+and its `model.py` the model and a `Training` class for the shared loop (zsar/training.py) plus
+`from_checkpoint`. The spec says what the method needs from the semantic stages and per video,
+how its videos are scored, how it samples clips, and its papers' model and training settings;
+generic code asks the spec and names no method.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+# What a method may need of the class side, besides the kept class names:
+#   class_vectors   the class-name embeddings (semantic/{embedding}/{source}.h5 vectors)
+#   class_tokens    the words the class names were embedded from (the same file's tokens)
+#   class_phrases   each class's atomic actions (verb phrases of its description, semantic/atomic/)
+#                   embedded by a sentence encoder (semantic/{text_encoder}/{dataset}_phrases.h5)
+NEEDS = ("class_vectors", "class_tokens", "class_phrases")
+
+# How a method's video embeddings are scored, besides the composed prototypes every method gets
+# (ResT's semantic relatedness transfer works in any embedding space):
+#   word_vectors    nearest class word vector: the model embeds videos in the word-vector space
+#   alignment       the model's alignment of video segments with the class's projected phrases
+SCORES = ("word_vectors", "alignment")
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    paper: str
+    needs: tuple[str, ...]
+    scores: tuple[str, ...]
+    model_defaults: dict
+    train_defaults: dict
+    # Clip sampling presets named after the papers' settings; `sampling_preset` picks a run's default.
+    sampling_presets: dict
+    default_sampling: str
+    # Model presets by name (model.preset): the papers' sizes and a tiny one; a run's keys override them.
+    model_presets: dict = field(default_factory=dict)
+    # Model keys a run may set besides the defaults' (a preset's own keys).
+    extra_model_keys: frozenset = field(default_factory=frozenset)
+    # Defaults of a model.arch other than the default one, applied before the run's own keys.
+    arch_defaults: dict = field(default_factory=dict)
+    # Train keys a run may set besides the defaults'. Like extra_model_keys, their defaults live in the
+    # method's module: a new switch then leaves every existing run's resolved settings (and its cached
+    # model) as they were.
+    extra_train_keys: frozenset = field(default_factory=frozenset)
+    # Raises ValueError for resolved (model, train) settings that cannot go together, so that the DAG
+    # refuses them when it parses instead of a training job failing on a cluster.
+    check: object = None
+    # The files a run's method reads besides the class-name vectors and the clips, as functions of the
+    # resolved model settings, so that the DAG's plan (zsar/workflow.py) names no method's inputs:
+    #   class_files(model, dataset) -> {input name: path}   per dataset's classes (the class side)
+    #   video_files(model, dataset) -> {input name: path}   per dataset's videos (beside the clips)
+    class_files: object = None
+    video_files_of: object = None
+    # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of config's
+    # `embeddings` that it cannot use.
+    embeddings_check: object = None
+    # sections(model) -> config sections (beyond every result's own) that a result of this method
+    # depends on, recorded in its provenance.
+    sections: object = None
+
+    def __post_init__(self):
+        for what, given, known in (("needs", self.needs, NEEDS), ("scores", self.scores, SCORES)):
+            unknown = sorted(set(given) - set(known))
+            if unknown:
+                raise ValueError(f"method '{self.name}': {what} {unknown} are not among {', '.join(known)}")
+
+    @property
+    def module(self):
+        """The method's torch module (zsar.methods.<name>.model): its model and Training class."""
+        return importlib.import_module(f"zsar.methods.{self.name}.model")
+
+    def class_side_files(self, model: dict, dataset: str) -> dict:
+        return self.class_files(model, dataset) if self.class_files else {}
+
+    def video_files(self, model: dict, dataset: str) -> dict:
+        return self.video_files_of(model, dataset) if self.video_files_of else {}
+
+    def score_files(self, run: str, target: str) -> dict:
+        """Per-run files that scoring reads besides the features (the projected atomic actions of
+        a method scored by alignment)."""
+        return {"phrases": f"features/{run}/{target}_phrases.h5"} if "alignment" in self.scores else {}
+
+    def check_embeddings(self, model: dict, embeddings: dict) -> None:
+        if self.embeddings_check:
+            self.embeddings_check(model, embeddings)
+
+    def config_sections(self, model: dict) -> tuple[str, ...]:
+        return tuple(self.sections(model)) if self.sections else ()
+
+    def sampling_preset(self, model_cfg: dict) -> str:
+        """A run's default sampling preset: the one named like its model preset, else the method's."""
+        preset = model_cfg.get("preset")
+        return preset if preset in self.sampling_presets else self.default_sampling
+
+
+# Shared by the training defaults of every method.
+LOADER = {"workers": 0, "processes": 1}
