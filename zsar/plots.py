@@ -22,14 +22,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from zsar.io import atomic_output  # noqa: E402
 from zsar.metrics import unit  # noqa: E402
+from zsar.scoring import PATHS  # noqa: E402
+from zsar.summary import main_path  # noqa: E402
 
 DPI = 120
-# The path each method is judged by in per-class figures: a fixed choice, never the best on test.
-PRIMARY_PATHS = ("alignment", "alignment_one_to_one", "e2e", "prototypes")
-
-
 def primary_path(result: dict) -> str:
-    return next(p for p in PRIMARY_PATHS if p in result)
+    """The path each method is judged by in per-class figures (zsar.summary.main_path)."""
+    return main_path(result["method"], [p for p in PATHS if p in result])
 
 
 def _save(fig, path) -> None:
@@ -94,7 +93,7 @@ def results_figure(rows: pd.DataFrame, path) -> None:
     """Top-1 mean ± std over splits, a panel per target and protocol, published numbers hatched.
 
     Each run shows its method's own path and composed prototypes; the table has every path."""
-    own = rows.groupby("run")["path"].transform(lambda p: next(x for x in (*PRIMARY_PATHS, *p) if x in set(p)))
+    own = rows.groupby("run")["path"].transform(lambda p: main_path(rows.loc[p.index[0], "method"], list(p)))
     rows = rows[(rows["kind"] == "published") | (rows["path"] == own) | (rows["path"] == "prototypes")]
     panels = list(dict.fromkeys(zip(rows["target"], rows["protocol"])))
     heights = [int(((rows["target"] == t) & (rows["protocol"] == p)).sum()) for t, p in panels]

@@ -37,6 +37,9 @@ class Method:
     # Clip sampling presets named after the papers' settings; `sampling_preset` picks a run's default.
     sampling_presets: dict
     default_sampling: str
+    # The score paths (zsar.scoring.PATHS) of the method's own scorer, the first present in a result being
+    # the path its paper reports; a method without one (ResT) is judged by its composed prototypes.
+    paths: tuple = ()
     # Model presets by name (model.preset): the papers' sizes and a tiny one; a run's keys override them.
     model_presets: dict = field(default_factory=dict)
     # Model keys a run may set besides the defaults' (a preset's own keys).

@@ -10,6 +10,7 @@ SPEC = Method(
     paper="Brattoli et al., CVPR 2020: a video model regressing the class-name word vector",
     needs=("class_vectors",),
     scores=("word_vectors",),
+    paths=("e2e",),
     model_defaults={"arch": "r2plus1d", "widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2], "dropout": 0.5},
     # C3D (Tables 1-2): five stages of 3x3x3 convolutions, fc6 and fc7 of `fc` units.
     # batch_norm: after each convolution (false: the 2015 network, which collapsed from scratch here).

@@ -53,6 +53,7 @@ SPEC = Method(
           "class descriptions",
     needs=("class_phrases",),
     scores=("alignment",),
+    paths=("alignment", "alignment_one_to_one"),
     # preset: PRESETS above (r2plus1d18/tiny); widths, layers, d, heads and segments override it.
     # ge: Group Excitation (off: Table 6's ablation); alignment: group (Eq. 3-4) or one_to_one
     # (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases; objects: the
