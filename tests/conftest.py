@@ -61,8 +61,10 @@ NO_SLURM = Path(__file__).resolve().parent / "cluster" / "no_slurm"
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, command=SNAKEMAKE,
-              slurm: bool = False) -> subprocess.CompletedProcess:
+              slurm: bool = False, python_path: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if python_path is not None:  # a package of the user's (a method of their own) to import
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(python_path), env.get("PYTHONPATH")]))
     if not slurm:
         env["PATH"] = f"{NO_SLURM}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run([*command, "--directory", str(workdir), "--cores", "2", *args],

@@ -187,3 +187,18 @@ def test_a_study_is_checked_before_any_job():
     ):
         with pytest.raises(PlanError, match=message):
             plan_of(studies={"demo": {**study, "reference": "a" if "rows" in change else "e2e", **change}}).study("demo")
+
+
+def test_an_unknown_method_is_refused_naming_zsars_and_how_to_bring_ones_own():
+    with pytest.raises(PlanError, match="run 'e2e_synthetic' in config.yaml: unknown method 'e2f': no such package; "
+                                        "use one of e2e, rest, jigsaw, or the import path of a package of yours"):
+        plan_of(runs={"e2e_synthetic": {"method": "e2f"}}).run("e2e_synthetic")
+
+
+def test_presets_and_keys_a_method_does_not_take_are_refused_when_the_run_resolves():
+    with pytest.raises(PlanError, match="unknown sampling preset 'rest16'; use one of e2e, rest18"):
+        plan_of(sampling={"rest_synthetic": {"preset": "rest16"}}).run("rest_synthetic")
+    with pytest.raises(PlanError, match="model.preset 'r2plus1d18' is not one of method 'rest''s"):
+        plan_of(runs={"rest_synthetic": {"model": {"preset": "r2plus1d18"}}}).run("rest_synthetic")
+    with pytest.raises(PlanError, match=r"train keys \['warmup_lr'\] do not apply to method 'e2e'"):
+        plan_of(runs={"e2e_synthetic": {"train": {"warmup_lr": 0.1}}}).run("e2e_synthetic")

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-def resolve_sampling(settings: dict, default: str) -> dict:
-    """A run's sampling: its preset's values (zsar/methods: each method's papers' presets; `default`
-    when the run names none), overridden by any key the run sets itself."""
-    from zsar.methods import SAMPLING_PRESETS
+def resolve_sampling(settings: dict, default: str, presets: dict | None = None) -> dict:
+    """A run's sampling: its preset's values (`presets`, by default every zsar method's papers' presets;
+    `default` when the run names none), overridden by any key the run sets itself."""
+    if presets is None:
+        from zsar.methods import SAMPLING_PRESETS as presets
 
     preset = settings.get("preset", default)
-    if preset not in SAMPLING_PRESETS:
-        raise ValueError(f"unknown sampling preset {preset!r}; use one of {', '.join(SAMPLING_PRESETS)}")
-    return {**SAMPLING_PRESETS[preset], **{k: v for k, v in settings.items() if k != "preset"}}
+    if preset not in presets:
+        raise ValueError(f"unknown sampling preset {preset!r}; use one of {', '.join(presets)}")
+    return {**presets[preset], **{k: v for k, v in settings.items() if k != "preset"}}
 
 
 def clip_span(length: int, stride: int) -> int:

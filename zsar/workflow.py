@@ -20,7 +20,7 @@ import re
 
 from zsar.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
 from zsar.manifest import load_manifest, missing_data_message
-from zsar.methods import method as method_spec, resolve as resolve_method
+from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.sampling import resolve_sampling
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
@@ -238,11 +238,12 @@ class Plan:
         if run not in runs:
             raise PlanError(f"there is no run '{run}'{did_you_mean(run, runs)}.\n{self.valid_targets()}")
         settings = dict(runs[run])
-        spec = method_spec(settings["method"])
         try:
+            spec = method_spec(settings["method"])
             settings["model"], settings["train"] = resolve_method(settings["method"], settings["model"], settings["train"])
             # By default a run samples clips as its method's paper does.
-            settings["sampling"] = resolve_sampling(settings["sampling"], spec.sampling_preset(settings["model"]))
+            settings["sampling"] = resolve_sampling(settings["sampling"], spec.sampling_preset(settings["model"]),
+                                                    {**SAMPLING_PRESETS, **spec.sampling_presets})
         except ValueError as error:
             raise PlanError(f"run '{run}' in config.yaml: {error}") from None
         crop = settings["sampling"]["crop"]

@@ -1,12 +1,17 @@
 """The methods zsar trains, by name: one plain dict of their torch-free specs (zsar/methods/spec.py).
 
 A method is a package of this one, zsar/methods/<name>/: SPEC in its `__init__.py` (no torch), its
-model and training in `model.py`. The DAG reads the specs when it parses, so nothing here imports
-torch. A run's `model` and `train` sections override a spec's defaults; `resolve` completes them and
-names any key that does not apply to the method.
+model and training in `model.py`. A method of your own can live in a package of yours, named by its
+import path in a run's `method` (docs/adding_a_method.md). The DAG reads the specs when it parses, so
+nothing here imports torch. A run's `model` and `train` sections override a spec's defaults; `resolve`
+completes them and names any key that does not apply to the method.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
 
 from zsar.methods import e2e, jigsaw, rest
 from zsar.methods.spec import NEEDS, SCORES, Method
@@ -20,9 +25,27 @@ SAMPLING_PRESETS = {name: preset for m in REGISTRY.values() for name, preset in 
 
 
 def method(name: str) -> Method:
-    if name not in REGISTRY:
-        raise ValueError(f"unknown method {name!r}; use one of {', '.join(REGISTRY)}")
-    return REGISTRY[name]
+    """zsar's method of that name, else the SPEC of the Python package `name` (a method of your own)."""
+    return REGISTRY[name] if name in REGISTRY else _package_method(name)
+
+
+@functools.cache
+def _package_method(name: str) -> Method:
+    hint = (f"use one of {', '.join(REGISTRY)}, or the import path of a package of yours whose SPEC is a "
+            "zsar.methods.Method (docs/adding_a_method.md)")
+    try:
+        package = importlib.import_module(name)
+    except ImportError as error:
+        if error.name is not None and name.startswith(error.name):  # the package itself is not there
+            raise ValueError(f"unknown method {name!r}: no such package; {hint}") from None
+        raise
+    spec = getattr(package, "SPEC", None)
+    if not isinstance(spec, Method):
+        raise ValueError(f"method {name!r}: {package.__file__} defines no SPEC (a zsar.methods.Method); {hint}")
+    if spec.name != name:
+        raise ValueError(f"method {name!r}: its SPEC is named {spec.name!r}; name the method by its package, "
+                         f"and the package's SPEC by the same name")
+    return dataclasses.replace(spec, package=name)
 
 
 def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:

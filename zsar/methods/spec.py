@@ -72,10 +72,14 @@ class Method:
             if unknown:
                 raise ValueError(f"method '{self.name}': {what} {unknown} are not among {', '.join(known)}")
 
+    # The Python package the spec comes from; its `model` module holds the torch side. Empty: zsar's
+    # own, zsar.methods.<name>.
+    package: str = ""
+
     @property
     def module(self):
-        """The method's torch module (zsar.methods.<name>.model): its model and Training class."""
-        return importlib.import_module(f"zsar.methods.{self.name}.model")
+        """The method's torch module (<package>.model): its model and Training class."""
+        return importlib.import_module(f"{self.package or 'zsar.methods.' + self.name}.model")
 
     def class_side_files(self, model: dict, dataset: str) -> dict:
         return self.class_files(model, dataset) if self.class_files else {}
