@@ -1,4 +1,4 @@
-"""A dataset of the user's own (README, "Your own dataset"): data_manifest/templates/custom.yaml,
+"""A dataset of the user's own (docs/data.md, "Your own dataset"): data_manifest/templates/custom.yaml,
 a class list and an annotations CSV (layout_kind csv), read and run through the DAG."""
 
 import csv

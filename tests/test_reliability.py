@@ -1,4 +1,4 @@
-"""What zsar guarantees when inputs are wrong, jobs are killed or the project moves (README, "Reliability")."""
+"""What zsar guarantees when inputs are wrong, jobs are killed or the project moves (docs/reliability.md)."""
 
 import shutil
 import sys

@@ -1,4 +1,4 @@
-"""Rerunning one stage: what Snakemake reruns, and what it leaves alone (README, "Rerunning one stage")."""
+"""Rerunning one stage: what Snakemake reruns, and what it leaves alone (docs/reruns.md, "Rerunning one stage")."""
 
 import shutil
 import sys
