@@ -1,0 +1,63 @@
+"""The library's imports flow one way: no module imports another that imports it back (directly or
+around a loop), and no generic module imports a method's package or a workflow script. Read from
+the source, imports inside functions included."""
+
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """zsar module -> the zsar modules it imports."""
+    modules = {}
+    for path in (REPO / "zsar").rglob("*.py"):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def module_of(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {}
+    for name, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                imported |= {module_of(alias.name) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(module_of(node.module))
+                imported |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules}
+        graph[name] = imported - {None, name}
+    return graph
+
+
+def test_no_modules_import_each_other_in_a_loop():
+    try:
+        TopologicalSorter(import_graph()).prepare()
+    except CycleError as error:
+        raise AssertionError(f"an import loop: {' -> '.join(error.args[1])}") from None
+
+
+def test_generic_modules_name_no_methods_package_and_no_script():
+    from zsar.methods import REGISTRY
+
+    packages = {f"zsar.methods.{name}" for name in REGISTRY}
+    for module, imported in import_graph().items():
+        if module.startswith("zsar.methods"):
+            continue  # the registry and the methods themselves
+        assert not {m for m in imported if m.rpartition(".")[0] in packages or m in packages}, module
+    scripts = {path.stem for path in (REPO / "workflow_scripts").glob("*.py")}
+    for path in (REPO / "zsar").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {n for n in names if n.split(".")[0] in scripts | {"workflow_scripts"}}, path
+
+
+def test_the_graph_sees_the_imports_it_checks():
+    graph = import_graph()
+    assert "zsar.methods" in graph["zsar.workflow"] and "zsar.methods.e2e" in graph["zsar.methods"]
+    assert "zsar.training" in graph["zsar.methods.e2e.model"]  # a nested package's imports are read
