@@ -30,7 +30,7 @@ rule plot_results:
     conda:
         "../envs/zsar.yaml"
     script:
-        "../workflow_scripts/plot_report.py"
+        "../workflow_scripts/plot_results.py"
 
 
 rule plot_overlap:
@@ -62,7 +62,7 @@ rule plot_overlap:
         tau=config["overlap"]["tau"],
         targets=lambda wc: wc.targets.split("_"),
     script:
-        "../workflow_scripts/plot_report.py"
+        "../workflow_scripts/plot_overlap.py"
 
 
 rule plot_training:
@@ -80,7 +80,7 @@ rule plot_training:
     conda:
         "../envs/zsar.yaml"
     script:
-        "../workflow_scripts/plot_report.py"
+        "../workflow_scripts/plot_training.py"
 
 
 rule plot_classes:
@@ -116,7 +116,7 @@ rule plot_classes:
     conda:
         "../envs/zsar.yaml"
     script:
-        "../workflow_scripts/plot_report.py"
+        "../workflow_scripts/plot_classes.py"
 
 
 rule plot_prototypes:
@@ -155,7 +155,7 @@ rule plot_prototypes:
     conda:
         "../envs/zsar.yaml"
     script:
-        "../workflow_scripts/plot_report.py"
+        "../workflow_scripts/plot_prototypes.py"
 
 
 rule plot_data:
@@ -174,4 +174,4 @@ rule plot_data:
     conda:
         "../envs/zsar.yaml"
     script:
-        "../workflow_scripts/plot_report.py"
+        "../workflow_scripts/plot_data.py"

@@ -49,7 +49,7 @@ rule tabulate_run:
     conda:
         "../envs/zsar.yaml"
     script:
-        "../workflow_scripts/tabulate.py"
+        "../workflow_scripts/tabulate_run.py"
 
 
 rule tabulate:

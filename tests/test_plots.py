@@ -6,7 +6,9 @@ import pandas as pd
 from PIL import Image
 
 from zsar import plots
+from zsar.prototypes import read_composed_from
 from zsar.published import matching
+from zsar.scoring import read_confusions
 
 
 def summary(method, target, protocol, path="e2e", top1=50.0):
@@ -46,7 +48,7 @@ def test_confusions_of_splits_with_different_classes_are_summed_on_their_union(t
         for k, (classes, counts) in enumerate([(["a", "b"], [[2, 1], [0, 3]]), (["b", "c"], [[1, 1], [0, 2]])]):
             f[f"split_{k}/classes"] = np.array(classes, dtype=object).astype("S")
             f[f"split_{k}/e2e"] = np.array(counts)
-    names, total = plots.pooled_confusion(path, "e2e")
+    names, total = plots.pooled_confusion(read_confusions(path), "e2e")
     assert names == ["a", "b", "c"]
     assert total.tolist() == [[2, 1, 0], [0, 4, 1], [0, 0, 2]]
 
@@ -68,7 +70,7 @@ def test_the_composition_table_names_the_seen_classes_of_each_prototype_by_simil
         f["split_0/S"] = np.array([[0.9, 0.6, 0.1], [0.2, 0.1, 0.8]], dtype=np.float32)
         f["split_0/prototypes/A"] = np.array([[1, 1, 0], [0, 0, 0]], dtype=np.int8)
         f["split_0/prototypes/relaxed"] = np.array([False, True])
-    table = plots.composition_table(path)
+    table = plots.composition_table(read_composed_from(path))
     assert table["composed from (similarity)"].tolist() == ["run (0.90), walk (0.60)", ""]
     assert table["constraints relaxed"].tolist() == [False, True]
 

@@ -185,6 +185,6 @@ def missing_data_message(manifests: list[dict], data_root: str | Path) -> str | 
         return None
     return (
         "Missing datasets. Put each dataset under the data root "
-        f"('{data_root}', config key data_root) as shown (README.md, 'Real datasets'), then run "
+        f"('{data_root}', config key data_root) as shown (docs/data.md, 'Real datasets'), then run "
         "again.\n\n" + "\n".join(parts)
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import h5py
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -35,10 +34,6 @@ def _save(fig, path) -> None:
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
     plt.close(fig)
-
-
-def class_names(values) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
 def _map_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -240,16 +235,15 @@ def per_class_figure(accuracy: pd.Series, title: str, path) -> None:
     _save(fig, path)
 
 
-def pooled_confusion(confusion_h5, path_name: str) -> tuple[list[str], np.ndarray]:
-    """The confusion counts of one path summed over splits, on the union of the splits' classes."""
-    with h5py.File(confusion_h5, "r") as f:
-        splits = [f[k] for k in sorted(f, key=lambda k: int(k.split("_")[1]))]
-        names = sorted({n for s in splits for n in class_names(s["classes"][:])})
-        index = {n: i for i, n in enumerate(names)}
-        total = np.zeros((len(names), len(names)), dtype=np.int64)
-        for s in splits:
-            ids = np.array([index[n] for n in class_names(s["classes"][:])])
-            total[np.ix_(ids, ids)] += s[path_name][:]
+def pooled_confusion(confusions: list[dict], path_name: str) -> tuple[list[str], np.ndarray]:
+    """The confusion counts of one path summed over splits (zsar.scoring.read_confusions), on the
+    union of the splits' classes."""
+    names = sorted({n for s in confusions for n in s["classes"]})
+    index = {n: i for i, n in enumerate(names)}
+    total = np.zeros((len(names), len(names)), dtype=np.int64)
+    for s in confusions:
+        ids = np.array([index[n] for n in s["classes"]])
+        total[np.ix_(ids, ids)] += s["paths"][path_name]
     return names, total
 
 
@@ -329,12 +323,11 @@ def prototype_map(embeddings: np.ndarray, labels: list[str], prototypes: np.ndar
     _save(fig, path)
 
 
-def hubness_figure(confusion_h5, result: dict, title: str, path) -> None:
+def hubness_figure(confusions: list[dict], result: dict, title: str, path) -> None:
     """The 1-occurrence histogram of each path: how many test videos each class is predicted for,
     pooled over splits, with the mean skewness over splits (ResT Table 8, supp. eq. 4)."""
-    with h5py.File(confusion_h5, "r") as f:
-        paths = [p for p in f["split_0"] if p != "classes"]
-        occurrences = {p: np.concatenate([f[s][p][:].sum(axis=0) for s in f]) for p in paths}
+    paths = list(confusions[0]["paths"])
+    occurrences = {p: np.concatenate([s["paths"][p].sum(axis=0) for s in confusions]) for p in paths}
     cols = min(3, len(paths))
     rows = -(-len(paths) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
@@ -354,22 +347,13 @@ def hubness_figure(confusion_h5, result: dict, title: str, path) -> None:
     _save(fig, path)
 
 
-def composition_table(prototypes_h5, variant: str = "prototypes", split: str = "split_0") -> pd.DataFrame:
-    """Which seen classes each unseen prototype is composed from, with their similarity weights."""
-    with h5py.File(prototypes_h5, "r") as f:
-        seen = class_names(f["seen_classes"][:])
-        group = f[split]
-        unseen = class_names(group["unseen_classes"][:])
-        A, S = group[variant]["A"][:], group["S"][:]
-        relaxed = group[variant]["relaxed"][:]
-    rows = []
-    for j, name in enumerate(unseen):
-        chosen = np.flatnonzero(A[j])
-        chosen = chosen[np.argsort(-S[j, chosen], kind="stable")]
-        rows.append({"unseen class": name,
-                     "composed from (similarity)": ", ".join(f"{seen[i]} ({S[j, i]:.2f})" for i in chosen),
-                     "seen classes": len(chosen), "constraints relaxed": bool(relaxed[j])})
-    return pd.DataFrame(rows)
+def composition_table(composed_from: list[dict]) -> pd.DataFrame:
+    """Which seen classes each unseen prototype is composed from, with their similarity weights
+    (zsar.prototypes.read_composed_from)."""
+    return pd.DataFrame([{"unseen class": row["unseen"],
+                          "composed from (similarity)": ", ".join(f"{name} ({s:.2f})" for name, s in row["seen"]),
+                          "seen classes": len(row["seen"]), "constraints relaxed": row["relaxed"]}
+                         for row in composed_from])
 
 
 # ---- data ---------------------------------------------------------------------------------------

@@ -222,6 +222,23 @@ def read_composition(path) -> tuple[dict, list[dict]]:
     return settings, splits
 
 
+def read_composed_from(path, split: int = 0, variant: str = "prototypes") -> list[dict]:
+    """Per unseen class of one split: the seen classes its prototype is composed from, with their
+    similarity weights (strongest first), and whether its constraints were relaxed."""
+    with open_h5(path) as f:
+        seen = f["seen_classes"].asstr()[:].tolist()
+        group = f[f"split_{split}"]
+        unseen = group["unseen_classes"].asstr()[:].tolist()
+        A, S, relaxed = group[variant]["A"][:], group["S"][:], group[variant]["relaxed"][:]
+    rows = []
+    for j, name in enumerate(unseen):
+        chosen = np.flatnonzero(A[j])
+        chosen = chosen[np.argsort(-S[j, chosen], kind="stable")]
+        rows.append({"unseen": name, "seen": [(seen[i], float(S[j, i])) for i in chosen],
+                     "relaxed": bool(relaxed[j])})
+    return rows
+
+
 # ---- choosing (epsilon, K, d) on the seen classes only -------------------------------------------
 #
 # Each round of cross-validation holds out some seen classes, composes their prototypes from the

@@ -175,6 +175,17 @@ def write_confusions(path, splits: list[list[str]], confusions: dict[str, np.nda
             f.create_dataset(name, data=matrix)
 
 
+def read_confusions(path) -> list[dict]:
+    """Per split of a confusion file (`write_confusions`): {"classes": its unseen classes, "paths":
+    {path: confusion matrix}}, in split order."""
+    from zsar.io import open_h5
+
+    with open_h5(path) as f:
+        splits = sorted(f, key=lambda name: int(name.split("_")[1]))
+        return [{"classes": f[s]["classes"].asstr()[:].tolist(),
+                 "paths": {p: f[s][p][:] for p in f[s] if p != "classes"}} for s in splits]
+
+
 class ProtocolError(ValueError):
     """Scoring would break the zero-shot protocol."""
 

@@ -11,7 +11,7 @@ import argparse
 import pandas as pd
 
 from zsar.io import read_json
-from zsar.methods import REGISTRY
+from zsar.methods import method as method_spec
 from zsar.scoring import PATHS
 
 COMPOSED = "prototypes"  # every method's composed prototypes (ResT's semantic relatedness transfer)
@@ -21,7 +21,10 @@ def main_path(method: str, paths) -> str:
     """The path a run is judged by, among the `paths` its result has: its method's own scorer's
     (E2E's word vectors, JigsawNet's alignment), else the composed prototypes. A fixed choice, never
     the best on test."""
-    own = REGISTRY[method].paths if method in REGISTRY else ()
+    try:
+        own = method_spec(method).paths
+    except ValueError:  # a published row's method, or a package no longer installed
+        own = ()
     return next((p for p in (*own, COMPOSED, *paths) if p in set(paths)), COMPOSED)
 
 
@@ -59,6 +62,23 @@ def papers_layout(table: pd.DataFrame) -> pd.DataFrame:
     wide.columns = [f"{d} {m}" for m, d in wide.columns]
     rows = list(dict.fromkeys(zip(table["method"], table["run"], table["path"])))
     return wide.reindex(rows).reset_index()
+
+
+def write_run_table(results, path) -> None:
+    """results/{run}/summary.csv: a row per target, protocol and path of a run's results files."""
+    from zsar.io import atomic_output
+
+    with atomic_output(path) as tmp:
+        summary_table(list(results)).to_csv(tmp, index=False)
+
+
+def write_papers_table(run_tables, path) -> None:
+    """results/summary.csv: runs' summary.csv files side by side, laid out as the papers' tables."""
+    from zsar.io import atomic_output
+
+    table = papers_layout(pd.concat([pd.read_csv(p) for p in run_tables], ignore_index=True))
+    with atomic_output(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def markdown(table: pd.DataFrame) -> str:

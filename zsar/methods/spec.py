@@ -62,6 +62,10 @@ class Method:
     # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of config's
     # `embeddings` that it cannot use.
     embeddings_check: object = None
+    # scorer(model_info, inputs) -> an object with scorers(unseen) -> {path: scores of embeddings} and
+    # split_stats(videos, embeddings, unseen) -> {key: value}: the method's own scorer at test time
+    # (`scores`), given models/{run}/model.json and the files of score_files. None: none of its own.
+    scorer: object = None
     # sections(model) -> config sections (beyond every result's own) that a result of this method
     # depends on, recorded in its provenance.
     sections: object = None
@@ -91,6 +95,10 @@ class Method:
         """Per-run files that scoring reads besides the features (the projected atomic actions of
         a method scored by alignment)."""
         return {"phrases": f"features/{run}/{target}_phrases.h5"} if "alignment" in self.scores else {}
+
+    def own_scorer(self, model_info: dict, inputs: dict):
+        """The method's own scorer for a run's test time, or None."""
+        return self.scorer(model_info, inputs) if self.scorer else None
 
     def check_embeddings(self, model: dict, embeddings: dict) -> None:
         if self.embeddings_check:

@@ -42,6 +42,12 @@ def check_text_encoder(model: dict, embeddings: dict) -> None:
                          f"({', '.join(sentence) or 'none defined: add one of kind minilm'})")
 
 
+def alignment_scorer(model_info: dict, inputs: dict):
+    from zsar.methods.jigsaw.alignment import scorer
+
+    return scorer(model_info, inputs)
+
+
 def config_sections(model: dict) -> tuple[str, ...]:
     """The descriptions its atomic actions come from, and the objects when it reads them."""
     return ("descriptions", *(("objects",) if model.get("objects") else ()))
@@ -76,4 +82,5 @@ SPEC = Method(
     video_files_of=object_files,
     embeddings_check=check_text_encoder,
     sections=config_sections,
+    scorer=alignment_scorer,
 )
