@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from conftest import REPO, snakemake, tiny_config, write_config
+from conftest import REPO, snakemake
 
 SLURM = REPO / "tests/cluster/slurm.sh"
 GENERIC = REPO / "profiles/cluster-generic"
@@ -25,7 +25,7 @@ GENERIC_COMMANDS = ("--cluster-generic-submit-cmd", str(REPO / PROFILE["cluster-
                     "--cluster-generic-status-cmd", str(REPO / PROFILE["cluster-generic-status-cmd"]))
 # The node has the machine's cores; group jobs are stacked to fit them.
 FIT = ("--max-threads", "2", "--resources", "mem_mb=16000", "--jobs", "4", "--seconds-between-status-checks", "2")
-TARGET = "results/synthetic_0_50.json"  # the E2E run: every kind of stage, half the jobs of the demo
+TARGET = "results/synthetic_0_50.json"  # the E2E run's result
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +46,21 @@ def jobs_seen_by_slurm(log: str) -> int:
     ("slurm", ("--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2")),
     ("cluster-generic", GENERIC_COMMANDS),
 ])
-def test_the_synthetic_dag_runs_through_the_cluster_profile(slurm, tmp_path, profile, extra):
-    write_config(tmp_path / "config.yaml", tiny_config())
-    result = snakemake(tmp_path, TARGET, "--profile", str(REPO / "profiles" / profile), *extra, *FIT, slurm=True)
+def test_the_synthetic_dag_runs_through_the_cluster_profile(slurm, tiny_run_copy, profile, extra):
+    """From training on (a GPU stage, then CPU stages of every kind: extraction shards, merges, seen
+    prototypes, composition, scoring) on a built tiny run; the data stages are the same kind of job
+    and only cost the cluster's per-job overhead again."""
+    work = tiny_run_copy
+    (work / TARGET).unlink()
+    result = snakemake(work, TARGET, "--forcerun", "train_model", "--profile", str(REPO / "profiles" / profile),
+                       *extra, *FIT, slurm=True)
     log = result.stdout + result.stderr
     assert jobs_seen_by_slurm(log) >= 8, log[-3000:]
-    assert json.loads((tmp_path / TARGET).read_text())["n_splits"] == 3
+    assert json.loads((work / TARGET).read_text())["n_splits"] == 3
     if profile == "slurm":
         # CPU stages go to the cpu partition; the GPU stage to gpu (no GPU asked: the run wants 0)
         assert "slurm_partition=gpu" in log and "slurm_partition=cpu" in log
-    again = snakemake(tmp_path, TARGET, "-n", slurm=True)
+    again = snakemake(work, TARGET, "-n", slurm=True)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 

@@ -181,9 +181,6 @@ def load_sentence_model(spec: dict | None = None):
     # Logs are lines: no progress bar of carriage returns while the weights load.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
 
     if spec is not None and spec["kind"] == "sentence-transformer":
         path = spec.get("path")
