@@ -54,7 +54,7 @@ def reverse_transfer_scores(x: np.ndarray, seen_prototypes: np.ndarray, seen_vec
 
 def group_alignment(segments, phrases, phrase_class, n_classes: int, chunk: int = 1024) -> np.ndarray:
     """JigsawNet's group alignment (Eq. 3-4) in numpy: per class, the mean over segments of the best cosine
-    to any of the class's phrases (zsar/methods/jigsaw.py has the torch one training uses).
+    to any of the class's phrases (zsar/methods/jigsaw/model.py has the torch one training uses).
 
     segments (n, m, d) (e.g. stored (n, m*d) embeddings reshaped), phrases (P, d), phrase_class (P,)
     ints. Both are normalised here. Videos are scored `chunk` at a time, so memory is
