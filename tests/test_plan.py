@@ -202,3 +202,25 @@ def test_presets_and_keys_a_method_does_not_take_are_refused_when_the_run_resolv
         plan_of(runs={"rest_synthetic": {"model": {"preset": "r2plus1d18"}}}).run("rest_synthetic")
     with pytest.raises(PlanError, match=r"train keys \['warmup_lr'\] do not apply to method 'e2e'"):
         plan_of(runs={"e2e_synthetic": {"train": {"warmup_lr": 0.1}}}).run("e2e_synthetic")
+
+
+def test_model_shapes_a_training_job_would_refuse_are_refused_when_the_run_resolves():
+    for runs, message in (
+        ({"e2e_synthetic": {"model": {"widths": [4, 8, 16], "layers": [1, 1, 1, 1]}}},
+         r"model.widths \[4, 8, 16\] and model.layers \[1, 1, 1, 1\] of E2E's r2plus1d backbone must have one entry"),
+        ({"e2e_synthetic": {"model": {"arch": "c3d", "widths": [4, 8], "layers": 2}}},
+         "model.layers of E2E's c3d backbone must be a list of positive integers, one per stage"),
+        ({"rest_synthetic": {"model": {"backbone": "r2plus1d", "depth": 101}}},
+         "ResT's r2plus1d frame encoder has depth 18 or 34, not 101"),
+        ({"rest_synthetic": {"model": {"heads": 3}}}, "ResT's transformer splits its width 32 into 3 attention heads"),
+        ({"jigsaw_synthetic": {"model": {"d": 10, "heads": 4}}}, "JigsawNet's Group Excitation splits its width 10"),
+    ):
+        with pytest.raises(PlanError, match=message):
+            run = next(iter(runs))
+            plan_of(runs=runs).run(run)
+
+
+def test_a_run_whose_source_is_one_of_its_targets_is_refused_before_any_job():
+    with pytest.raises(PlanError, match="run 'e2e_synthetic' in config.yaml: its source synthkinetics is also one "
+                                        "of its targets"):
+        plan_of(runs={"e2e_synthetic": {"targets": ["synthetic", "synthkinetics"]}}).run("e2e_synthetic")

@@ -246,6 +246,9 @@ class Plan:
                                                     {**SAMPLING_PRESETS, **spec.sampling_presets})
         except ValueError as error:
             raise PlanError(f"run '{run}' in config.yaml: {error}") from None
+        if settings["source"] in settings["targets"]:
+            raise PlanError(f"run '{run}' in config.yaml: its source {settings['source']} is also one of its targets; "
+                            "a zero-shot target's classes must be unseen in training: train on another dataset")
         crop = settings["sampling"]["crop"]
         for dataset in [settings["source"], *settings["targets"]]:
             short_side = self.decode_settings(dataset)["short_side"]

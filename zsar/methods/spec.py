@@ -113,5 +113,24 @@ class Method:
         return preset if preset in self.sampling_presets else self.default_sampling
 
 
+def check_stages(model: dict, what: str) -> None:
+    """A backbone's stages: model.widths (channels) and model.layers (blocks or convolutions) are
+    lists of positive integers, one of each per stage."""
+    widths, layers = model.get("widths"), model.get("layers")
+    for key, value in (("widths", widths), ("layers", layers)):
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, int) and v > 0 for v in value):
+            raise ValueError(f"model.{key} of {what} must be a list of positive integers, one per stage "
+                             f"(e.g. {list(widths) if key == 'widths' and isinstance(widths, list) else [1] * 4}), "
+                             f"not {value!r}")
+    if len(widths) != len(layers):
+        raise ValueError(f"model.widths {list(widths)} and model.layers {list(layers)} of {what} must have one "
+                         "entry per stage, the same number")
+
+
+def check_heads(width: int, heads: int, what: str) -> None:
+    if heads < 1 or width % heads:
+        raise ValueError(f"{what} splits its width {width} into {heads} attention heads: choose heads that divide it")
+
+
 # Shared by the training defaults of every method.
 LOADER = {"workers": 0, "processes": 1}

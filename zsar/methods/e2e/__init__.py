@@ -3,7 +3,12 @@
 The spec, without torch; the model and its training are in model.py.
 """
 
-from zsar.methods.spec import LOADER, Method
+from zsar.methods.spec import LOADER, Method, check_stages
+
+
+def check_e2e(model: dict, train: dict) -> None:
+    check_stages(model, f"E2E's {model['arch']} backbone")
+
 
 SPEC = Method(
     name="e2e",
@@ -22,4 +27,5 @@ SPEC = Method(
     # 16 frames, 112 crop, 25 test clips.
     sampling_presets={"e2e": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
     default_sampling="e2e",
+    check=check_e2e,
 )

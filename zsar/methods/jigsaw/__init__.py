@@ -6,7 +6,7 @@ vectors, JigsawNet reads its classes' atomic actions embedded by a sentence enco
 model.objects, the object names detected in each video.
 """
 
-from zsar.methods.spec import LOADER, Method
+from zsar.methods.spec import LOADER, Method, check_heads, check_stages
 
 # The paper's size (d=768, h=8, eps=0.3) on R(2+1)D-18 widths and depth; the paper's backbone is
 # R(2+1)D-34 (layers (3, 4, 6, 3)), which `layers` overrides. A tiny one for the synthetic world and tests.
@@ -14,6 +14,13 @@ PRESETS = {
     "r2plus1d18": {"widths": [64, 128, 256, 512], "layers": [2, 2, 2, 2], "d": 768, "heads": 8, "segments": 4},
     "tiny": {"widths": [8, 16, 32, 64], "layers": [1, 1, 1, 1], "d": 32, "heads": 2, "segments": 2},
 }
+
+
+def check_jigsaw(model: dict, train: dict) -> None:
+    """The shapes of the preset with the run's overrides, as the model will be built."""
+    shape = {**PRESETS[model["preset"]], **model}
+    check_stages(shape, "JigsawNet's R(2+1)D backbone")
+    check_heads(shape["d"], shape["heads"], "JigsawNet's Group Excitation")
 
 
 def phrase_files(model: dict, dataset: str) -> dict:
@@ -78,6 +85,7 @@ SPEC = Method(
     sampling_presets={"jigsaw": {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}},
     default_sampling="jigsaw",
     extra_model_keys=frozenset({"widths", "layers", "d", "heads", "segments"}),
+    check=check_jigsaw,
     class_files=phrase_files,
     video_files_of=object_files,
     embeddings_check=check_text_encoder,

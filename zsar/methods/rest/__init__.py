@@ -3,7 +3,7 @@
 The spec, without torch; the model and its training are in model.py.
 """
 
-from zsar.methods.spec import LOADER, Method
+from zsar.methods.spec import LOADER, Method, check_heads
 
 # The papers' sizes, and a tiny one for the synthetic world and the tests.
 PRESETS = {
@@ -14,6 +14,10 @@ PRESETS = {
 }
 
 
+# The frame encoders' depths: a 2D ResNet-18/34/101 per frame, or an R(2+1)D-18/34 over the clip.
+DEPTHS = {"resnet2d": (18, 34, 101), "r2plus1d": (18, 34)}
+
+
 def check_rest(model: dict, train: dict) -> None:
     """ResT's switches that cannot go together (the DAG's parse and ResT's constructor both ask)."""
     temporal, attention = model.get("temporal", "transformer"), model.get("attention", "single")
@@ -22,6 +26,15 @@ def check_rest(model: dict, train: dict) -> None:
                          "cross-modal encoder the transformer itself is the temporal model")
     if train.get("cls_weight", 1.0) == 0 and train.get("mtl_weight") == 0:
         raise ValueError("ResT train.cls_weight and train.mtl_weight are both 0: nothing to train")
+    if "preset" not in model:  # the constructor's own call checks the switches alone
+        return
+    shape = {**PRESETS[model["preset"]], **model}
+    backbone = model.get("backbone", "resnet2d")
+    depths = DEPTHS.get(backbone)
+    if depths is not None and shape["depth"] not in depths:
+        raise ValueError(f"ResT's {backbone} frame encoder has depth {' or '.join(map(str, depths))}, "
+                         f"not {shape['depth']} (model.depth, or its preset {model['preset']}'s)")
+    check_heads(shape["d_model"], shape["heads"], "ResT's transformer")
 
 
 SPEC = Method(
