@@ -283,12 +283,16 @@ class Plan:
         settings = self.run(run)
         return f"semantic/{settings['embedding']}/{settings['source']}_minus_{'_'.join(settings['targets'])}.tsv"
 
+    def class_vectors(self, run: str, dataset: str) -> str:
+        """The class-name embedding of `dataset` in the run's embedding."""
+        return f"semantic/{self.run(run)['embedding']}/{dataset}.h5"
+
     def class_side(self, run: str, dataset: str) -> dict:
         """The semantic files of `dataset`'s classes that the run's method reads: the class-name
         embedding, and whatever else its method asks for (JigsawNet: the embedded atomic actions)."""
         settings = self.run(run)
         return {
-            "vectors": f"semantic/{settings['embedding']}/{dataset}.h5",
+            "vectors": self.class_vectors(run, dataset),
             **self.method(run).class_side_files(settings["model"], dataset),
         }
 
@@ -364,7 +368,7 @@ class Plan:
             "seen": f"prototypes/{run}/seen.h5",
             "features": f"features/{run}/{source}_seen.h5",
             "index": f"index/{source}.parquet",
-            "seen_vectors": f"semantic/{settings['embedding']}/{source}.h5",
+            "seen_vectors": self.class_vectors(run, source),
             # read for its n_unseen only (the one_se rule's held-out size), never its classes
             "splits": f"splits/{target}_{protocol}.json",
         }
@@ -374,8 +378,8 @@ class Plan:
         inputs = {
             "seen": f"prototypes/{run}/seen.h5",
             "splits": f"splits/{target}_{protocol}.json",
-            "seen_vectors": f"semantic/{settings['embedding']}/{settings['source']}.h5",
-            "target_vectors": f"semantic/{settings['embedding']}/{target}.h5",
+            "seen_vectors": self.class_vectors(run, settings["source"]),
+            "target_vectors": self.class_vectors(run, target),
         }
         if self.config["compose"]["select"] == "cv":
             inputs["selection"] = f"prototypes/{run}/composition_{target}_{protocol}.json"
@@ -428,7 +432,6 @@ class Plan:
         settings = self.run(run)
         self.check_protocol(target, protocol)
         self.require_data([settings["source"], target])
-        embedding = settings["embedding"]
         return {
             **self.method(run).score_files(run, target),
             "features": f"features/{run}/{target}.h5",
@@ -436,8 +439,8 @@ class Plan:
             "prototypes": f"prototypes/{run}/{target}_{protocol}.h5",
             "seen": f"prototypes/{run}/seen.h5",
             "splits": f"splits/{target}_{protocol}.json",
-            "vectors": f"semantic/{embedding}/{target}.h5",
-            "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
+            "vectors": self.class_vectors(run, target),
+            "source_vectors": self.class_vectors(run, settings["source"]),
             "model": f"models/{run}/model.json",
         }
 
@@ -557,13 +560,12 @@ class Plan:
 
     def plot_classes_inputs(self, run: str, target: str, protocol: str) -> dict:
         settings = self.run(run)
-        embedding = settings["embedding"]
         return {
             "result": f"results/{run}/{target}_{protocol}.json",
             "confusion": f"results/{run}/{target}_{protocol}.confusion.h5",
             "overlap": self.overlap_table(run),
-            "source_vectors": f"semantic/{embedding}/{settings['source']}.h5",
-            "target_vectors": f"semantic/{embedding}/{target}.h5",
+            "source_vectors": self.class_vectors(run, settings["source"]),
+            "target_vectors": self.class_vectors(run, target),
         }
 
     # ---- studies -----------------------------------------------------------------------------------
