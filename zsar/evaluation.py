@@ -45,7 +45,7 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
     if [split["unseen"] for split in composed] != splits["splits"]:
         raise StaleInput(f"zsar: {inputs['prototypes']} was composed for other splits than {inputs['splits']}; "
                          "delete it and run snakemake again")
-    own = spec.own_scorer(model, {name: inputs[name] for name in spec.score_files(run, target)})
+    own = spec.scorer(model, {name: inputs[name] for name in spec.score_files(run, target)})
 
     per_split, confusions = [], {}
     for k, (unseen, split) in enumerate(zip(splits["splits"], composed)):

@@ -293,7 +293,7 @@ class Plan:
         settings = self.run(run)
         return {
             "vectors": self.class_vectors(run, dataset),
-            **self.method(run).class_side_files(settings["model"], dataset),
+            **self.method(run).class_files(settings["model"], dataset),
         }
 
     def video_side(self, run: str, dataset: str) -> dict:

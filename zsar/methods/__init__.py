@@ -68,6 +68,5 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
     if spec.model_presets and preset is not None and preset not in spec.model_presets:
         raise ValueError(f"model.preset {preset!r} is not one of method '{name}''s: {', '.join(spec.model_presets)}")
     resolved = {**spec.model_defaults, **arch, **model}, {**spec.train_defaults, **train}
-    if spec.check is not None:
-        spec.check(*resolved)
+    spec.check(*resolved)
     return resolved

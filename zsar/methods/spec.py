@@ -10,6 +10,7 @@ generic code asks the spec and names no method.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # What a method may need of the class side, besides the kept class names:
@@ -24,6 +25,22 @@ NEEDS = ("class_vectors", "class_tokens", "class_phrases")
 #   word_vectors    nearest class word vector: the model embeds videos in the word-vector space
 #   alignment       the model's alignment of video segments with the class's projected phrases
 SCORES = ("word_vectors", "alignment")
+
+
+def _accept(*settings) -> None:
+    pass
+
+
+def _no_files(model: dict, dataset: str) -> dict:
+    return {}
+
+
+def _no_scorer(model_info: dict, inputs: dict) -> None:
+    return None
+
+
+def _no_sections(model: dict) -> tuple:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -50,25 +67,29 @@ class Method:
     # method's module: a new switch then leaves every existing run's resolved settings (and its cached
     # model) as they were.
     extra_train_keys: frozenset = field(default_factory=frozenset)
-    # Raises ValueError for resolved (model, train) settings that cannot go together, so that the DAG
-    # refuses them when it parses instead of a training job failing on a cluster.
-    check: object = None
-    # The files a run's method reads besides the class-name vectors and the clips, as functions of the
-    # resolved model settings, so that the DAG's plan (zsar/workflow.py) names no method's inputs:
-    #   class_files(model, dataset) -> {input name: path}   per dataset's classes (the class side)
-    #   video_files(model, dataset) -> {input name: path}   per dataset's videos (beside the clips)
-    class_files: object = None
-    video_files_of: object = None
-    # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of config's
-    # `embeddings` that it cannot use.
-    embeddings_check: object = None
+    # The Python package the spec comes from; its `model` module holds the torch side. Empty: zsar's
+    # own, zsar.methods.<name>.
+    package: str = ""
+    # The hooks below are functions of the run's resolved settings; a method without one keeps the
+    # default, which asks for nothing and refuses nothing.
+    # check(model, train): ValueError for settings that cannot go together, so that the DAG refuses
+    # them when it parses instead of a training job failing on a cluster.
+    check: Callable[[dict, dict], None] = _accept
+    # class_files(model, dataset) / video_files(model, dataset) -> {input name: path}: the files the
+    # method reads besides the class-name vectors and the clips, per dataset's classes (the class
+    # side) and per dataset's videos, so that the DAG's plan (zsar/workflow.py) names no method's inputs.
+    class_files: Callable[[dict, str], dict] = _no_files
+    video_files: Callable[[dict, str], dict] = _no_files
+    # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of
+    # config's `embeddings` that it cannot use.
+    check_embeddings: Callable[[dict, dict], None] = _accept
     # scorer(model_info, inputs) -> an object with scorers(unseen) -> {path: scores of embeddings} and
     # split_stats(videos, embeddings, unseen) -> {key: value}: the method's own scorer at test time
-    # (`scores`), given models/{run}/model.json and the files of score_files. None: none of its own.
-    scorer: object = None
-    # sections(model) -> config sections (beyond every result's own) that a result of this method
-    # depends on, recorded in its provenance.
-    sections: object = None
+    # (`scores`), given models/{run}/model.json and the files of score_files; None: none of its own.
+    scorer: Callable[[dict, dict], object] = _no_scorer
+    # config_sections(model) -> config sections (beyond every result's own) that a result of this
+    # method depends on, recorded in its provenance.
+    config_sections: Callable[[dict], tuple] = _no_sections
 
     def __post_init__(self):
         for what, given, known in (("needs", self.needs, NEEDS), ("scores", self.scores, SCORES)):
@@ -76,36 +97,15 @@ class Method:
             if unknown:
                 raise ValueError(f"method '{self.name}': {what} {unknown} are not among {', '.join(known)}")
 
-    # The Python package the spec comes from; its `model` module holds the torch side. Empty: zsar's
-    # own, zsar.methods.<name>.
-    package: str = ""
-
     @property
     def module(self):
         """The method's torch module (<package>.model): its model and Training class."""
         return importlib.import_module(f"{self.package or 'zsar.methods.' + self.name}.model")
 
-    def class_side_files(self, model: dict, dataset: str) -> dict:
-        return self.class_files(model, dataset) if self.class_files else {}
-
-    def video_files(self, model: dict, dataset: str) -> dict:
-        return self.video_files_of(model, dataset) if self.video_files_of else {}
-
     def score_files(self, run: str, target: str) -> dict:
         """Per-run files that scoring reads besides the features (the projected atomic actions of
         a method scored by alignment)."""
         return {"phrases": f"features/{run}/{target}_phrases.h5"} if "alignment" in self.scores else {}
-
-    def own_scorer(self, model_info: dict, inputs: dict):
-        """The method's own scorer for a run's test time, or None."""
-        return self.scorer(model_info, inputs) if self.scorer else None
-
-    def check_embeddings(self, model: dict, embeddings: dict) -> None:
-        if self.embeddings_check:
-            self.embeddings_check(model, embeddings)
-
-    def config_sections(self, model: dict) -> tuple[str, ...]:
-        return tuple(self.sections(model)) if self.sections else ()
 
     def sampling_preset(self, model_cfg: dict) -> str:
         """A run's default sampling preset: the one named like its model preset, else the method's."""

@@ -87,8 +87,8 @@ SPEC = Method(
     extra_model_keys=frozenset({"widths", "layers", "d", "heads", "segments"}),
     check=check_jigsaw,
     class_files=phrase_files,
-    video_files_of=object_files,
-    embeddings_check=check_text_encoder,
-    sections=config_sections,
+    video_files=object_files,
+    check_embeddings=check_text_encoder,
+    config_sections=config_sections,
     scorer=alignment_scorer,
 )
