@@ -63,3 +63,6 @@ rule all:
     input:
         config["all_targets"],
         plan.report_figures(),
+
+
+track_code(workflow.rules)

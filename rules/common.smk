@@ -1,5 +1,6 @@
 # The rules' questions, asked of the DAG's plan (zsar/workflow.py): wildcard constraints, and input
 # functions that pass wildcards on. Planning logic lives in the plan, where it is unit-tested.
+import os
 import sys
 
 from zsar.workflow import CACHE_FORMAT_VERSION, Plan, PlanError, codec_settings
@@ -85,3 +86,16 @@ def run_setting(key):
 
 def run_resource(key):
     return lambda wc: plan.run(wc.run)["resources"][key]
+
+
+def track_code(rules):
+    """Each scripted rule's code as parameters: its script and the zsar modules it runs, by digest
+    (zsar/codebase.py), and a run's method package where the script reaches one. A stage reruns when
+    that code changed, and only then; profiles/default leaves out Snakemake's own trigger (the
+    script's time)."""
+    for scripted in rules:
+        if scripted.script:
+            script = os.path.join(scripted.basedir, scripted.script)
+            scripted.set_params(**plan.code(script))
+            if "run" in scripted.wildcard_names and plan.runs_method_code(script):
+                scripted.set_params(code_method=lambda wc: plan.method_code(wc.run))

@@ -67,11 +67,27 @@ def snakemake(workdir: Path, *args: str, check: bool = True, command=SNAKEMAKE,
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(python_path), env.get("PYTHONPATH")]))
     if not slurm:
         env["PATH"] = f"{NO_SLURM}{os.pathsep}{env.get('PATH', '')}"
+    # Run from the working directory: `python -m` puts the current one first on sys.path, where a
+    # checkout's zsar/ would shadow python_path's.
     result = subprocess.run([*command, "--directory", str(workdir), "--cores", "2", *args],
-                            capture_output=True, text=True, env=env)
+                            capture_output=True, text=True, env=env, cwd=workdir if python_path else None)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def copy_workflow(to: Path, library: bool = False) -> Path:
+    """The workflow's files (those git lists, less tests, benchmarks and docs; with library=True the
+    zsar package too, for a test that changes it: run with python_path=to) copied to `to`, times
+    kept; returns the Snakefile."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    left_out = {"tests", "benchmarks", "docs", ".ci"} | (set() if library else {"zsar"})
+    for rel in listed:
+        if rel.split("/")[0] not in left_out and (REPO / rel).is_file():
+            (to / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, to / rel)
+    return to / "Snakefile"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import REPO, snakemake
+from conftest import REPO, copy_workflow, snakemake
 from test_workflow import planned_jobs
 from zsar.layouts import LayoutError, read_layout
 from zsar.manifest import ManifestError, class_names, load_manifest, missing_data_message
@@ -133,18 +133,6 @@ def test_manifest_mistakes_are_named(tmp_path):
 
 
 # ---- the DAG: the user's dataset as the target of a trained run --------------------------------
-
-
-def copy_workflow(to):
-    """The workflow's files (those git lists, less the library, tests and benchmarks) copied to `to`;
-    returns the Snakefile. A copy because a user's manifest goes into the workflow's data_manifest/."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
-    for rel in listed:
-        if rel.split("/")[0] not in ("zsar", "tests", "benchmarks", "docs", ".ci") and (REPO / rel).is_file():
-            (to / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, to / rel)
-    return to / "Snakefile"
 
 
 # Seven of the rendered target world's classes, named as a user might (plain name_style: case,

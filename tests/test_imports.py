@@ -6,32 +6,9 @@ import ast
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+from zsar.codebase import import_graph
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def import_graph() -> dict[str, set[str]]:
-    """zsar module -> the zsar modules it imports."""
-    modules = {}
-    for path in (REPO / "zsar").rglob("*.py"):
-        parts = path.relative_to(REPO).with_suffix("").parts
-        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-
-    def module_of(name: str) -> str | None:
-        while name and name not in modules:
-            name = name.rpartition(".")[0]
-        return name or None
-
-    graph = {}
-    for name, path in modules.items():
-        imported = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                imported |= {module_of(alias.name) for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(module_of(node.module))
-                imported |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules}
-        graph[name] = imported - {None, name}
-    return graph
 
 
 def test_no_modules_import_each_other_in_a_loop():

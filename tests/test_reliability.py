@@ -5,8 +5,7 @@ import sys
 
 import pytest
 
-from conftest import snakemake, tiny_config, write_config
-from test_reruns import copy_workflow
+from conftest import copy_workflow, snakemake, tiny_config, write_config
 from test_workflow import planned_jobs
 
 pytestmark = pytest.mark.workflow

@@ -3,7 +3,7 @@
 import shutil
 import sys
 
-from conftest import REPO, snakemake, tiny_config, write_config
+from conftest import copy_workflow, snakemake, tiny_config, write_config
 from test_workflow import planned_jobs
 
 DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all",
@@ -24,14 +24,6 @@ def test_until_stops_after_the_named_rule(tmp_path):
     assert not {"extract_embeddings", "compose_prototypes", "score_splits"} & set(jobs)
 
 
-def copy_workflow(to):
-    for name in ("Snakefile", "config.schema.yaml"):
-        shutil.copy(REPO / name, to / name)
-    for folder in ("rules", "workflow_scripts", "data_manifest", "report", "envs"):
-        shutil.copytree(REPO / folder, to / folder)
-    return to / "Snakefile"
-
-
 def workflow_copy_with_a_workdir(tmp_path):
     """A copy of the workflow in tmp_path, a working directory with the tiny config, and the
     Snakemake command that runs the copy."""
@@ -42,21 +34,45 @@ def workflow_copy_with_a_workdir(tmp_path):
     return work, [sys.executable, "-m", "snakemake", "--snakefile", str(workflow)]
 
 
-def test_a_code_change_in_one_script_reruns_that_stage(tmp_path):
-    work, run = workflow_copy_with_a_workdir(tmp_path)
-    target = "splits/synthetic_0_50.json"
+def test_a_stage_reruns_when_the_code_it_runs_changed_and_only_then(tiny_run, tmp_path):
+    """Code is tracked by content (zsar/codebase.py): a script and the zsar modules it imports,
+    docstrings and comments left out; `snakemake -n` names the module that changed."""
+    work = tmp_path / "work"
+    shutil.copytree(tiny_run, work, symlinks=True)  # the finished run, times and metadata kept
+    project = tmp_path / "clone"  # a clone of the workflow with its library, files newer than the run
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(copy_workflow(project, library=True))]
 
     def dry():
-        return planned_jobs(snakemake(work, "-n", target, command=run))
+        result = snakemake(work, "-n", command=command, python_path=project)
+        return planned_jobs(result), result.stdout + result.stderr
 
-    snakemake(work, target, command=run)
-    assert dry() == {}
-    (tmp_path / "workflow_scripts/score_splits.py").write_text(
-        (tmp_path / "workflow_scripts/score_splits.py").read_text() + "\n# another stage's change\n")
-    assert dry() == {}
-    (tmp_path / "workflow_scripts/make_splits.py").write_text(
-        (tmp_path / "workflow_scripts/make_splits.py").read_text() + "\n# a change\n")
-    assert dry() == {"make_splits": 1}
+    assert dry()[0] == {}  # a fresh clone's newer scripts rerun nothing
+    scoring = project / "zsar/scoring.py"
+    original = scoring.read_text()
+    assert '    """Skewness of the 1-occurrence distribution' in original
+    scoring.write_text(original.replace('"""Skewness of the 1-occurrence distribution',
+                                        '"""The skewness of the 1-occurrence distribution') + "\n# a comment\n")
+    assert dry()[0] == {}  # a docstring and a comment: nothing
+    scoring.write_text(original.replace("def hubness_skew(scores: np.ndarray) -> float:",
+                                        "def hubness_skew(scores: np.ndarray) -> float:\n    scores = scores + 0"))
+    jobs, text = dry()
+    assert jobs["score_splits"] == 6 and "zsar/scoring.py" in text.split("reason:", 1)[1].splitlines()[0]
+    assert not {"train_model", "extract_embeddings", "extract_seen", "seen_prototypes", "compose_prototypes",
+                "select_composition", "make_splits"} & set(jobs)
+    scoring.write_text(original)
+    script = project / "workflow_scripts/make_splits.py"
+    script.write_text(script.read_text() + "\n# a comment\n")
+    assert dry()[0] == {}
+    script.write_text(script.read_text() + "\nassert True\n")
+    jobs = dry()[0]
+    assert jobs["make_splits"] == 2 and "train_model" not in jobs
+    # A method's own package reruns that method's runs' stages, not another method's.
+    script.write_text(script.read_text().replace("\nassert True\n", ""))
+    model = project / "zsar/methods/rest/model.py"
+    model.write_text(model.read_text() + "\nCHANGED = True\n")
+    jobs, text = dry()
+    assert jobs["train_model"] == 1 and "zsar.methods.rest" in text
+    assert "models/e2e_synthetic/model.pt" not in text.split("Job stats")[1]
 
 
 def test_editing_a_class_description_reparses_atomic_actions_and_nothing_that_reads_names_only(tmp_path):

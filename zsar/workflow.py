@@ -18,6 +18,7 @@ import math
 import os
 import re
 
+from zsar.codebase import closure, package_code, script_code
 from zsar.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
 from zsar.manifest import load_manifest, missing_data_message
 from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
@@ -51,6 +52,7 @@ class Plan:
     def __init__(self, config: dict, basedir: str):
         self.config = config
         self.data = config["data_root"]
+        self.basedir = basedir
         self.manifests = os.path.join(basedir, "data_manifest")
         self.datasets = sorted(n[: -len(".yaml")] for n in os.listdir(self.manifests) if n.endswith(".yaml"))
         self.rendered = sorted(config["synthetic"]["videos_per_class"])
@@ -278,6 +280,21 @@ class Plan:
         only in it). A run without its own seed keeps exactly the parameters it had."""
         self.run(run)  # an unknown run is named
         return self.config["runs"][run].get("seed", self.config["seed"])
+
+    # ---- code: each stage's script and the zsar modules it runs (zsar/codebase.py) ----------------
+
+    def code(self, script: str) -> dict[str, str]:
+        """A scripted rule's code parameters: its script and each zsar module it runs, by digest."""
+        return script_code(script, self.basedir)
+
+    def runs_method_code(self, script: str) -> bool:
+        """Whether a script reaches a method's package (through the registry, by name)."""
+        return "zsar.methods" in closure(script)
+
+    def method_code(self, run: str) -> str:
+        """The run's method package as one code parameter (every module in it)."""
+        spec = self.method(run)
+        return package_code(spec.package or f"zsar.methods.{spec.name}")
 
     def overlap_table(self, run: str) -> str:
         settings = self.run(run)
