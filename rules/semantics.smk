@@ -18,8 +18,7 @@ rule embed_classes:
 rule filter_overlap:
     """Keep the source classes at cosine distance >= tau from every target class."""
     input:
-        source="semantic/{embedding}/{source}.h5",
-        targets=lambda wc: expand("semantic/{{embedding}}/{t}.h5", t=wc.targets.split("_")),
+        unpack(lambda wc: plan.overlap_inputs(wc.embedding, wc.source, wc.targets)),
     output:
         table="semantic/{embedding}/{source}_minus_{targets}.tsv",
     log:

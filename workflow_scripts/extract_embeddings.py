@@ -6,7 +6,11 @@ from zsar.cache import cached_videos
 from zsar.extract import embed_with
 from zsar.features import file_sha256, write_features
 from zsar.objects import read_video_objects
+from zsar.reuse import Kept
 
+last_good = Kept.of(snakemake)
+if last_good.restore():
+    sys.exit(0)
 p = snakemake.params
 videos = cached_videos([snakemake.input.clips])
 embeddings, clips = embed_with(snakemake.input.model, videos, p.sampling, n_clips=p.sampling["test_clips"],
@@ -15,3 +19,4 @@ embeddings, clips = embed_with(snakemake.input.model, videos, p.sampling, n_clip
                                objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model),
                clips)
+last_good.keep()

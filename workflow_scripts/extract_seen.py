@@ -7,8 +7,12 @@ from zsar.features import file_sha256, write_features
 from zsar.io import read_parquet
 from zsar.objects import read_video_objects
 from zsar.prototypes import select_seen_videos
+from zsar.reuse import Kept
 from zsar.semantics import kept_classes
 
+last_good = Kept.of(snakemake)
+if last_good.restore():
+    sys.exit(0)
 p = snakemake.params
 selected = select_seen_videos(read_parquet(snakemake.input.catalogue), kept_classes(snakemake.input.overlap),
                               p.select["videos_per_class"], p.select["seed"])
@@ -20,3 +24,4 @@ embeddings, _ = embed_with(snakemake.input.model, videos, p.sampling, n_clips=n_
                            workers=p.workers, threads=snakemake.threads,
                            objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model))
+last_good.keep()

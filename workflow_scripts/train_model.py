@@ -4,6 +4,7 @@ import sys
 
 from zsar.io import read_parquet
 from zsar.objects import read_video_objects
+from zsar.reuse import Kept
 from zsar.semantics import kept_classes, read_class_embedding, read_phrase_embeddings
 from zsar.training import train
 
@@ -12,6 +13,10 @@ def main():
     log = open(snakemake.log[0], "w", buffering=1)
     sys.stderr = log
     os.dup2(log.fileno(), 2)  # processes started for DistributedDataParallel log here too
+    # The clip catalogue names the cache's shards; inputs.json stands for the frames it holds.
+    last_good = Kept.of(snakemake, skip=("clips",))
+    if last_good.restore():
+        return
     videos = read_parquet(snakemake.input.clips)  # the clip catalogue: video_id, label, split, shard_path
     kept = kept_classes(snakemake.input.overlap)
     embedding = read_class_embedding(snakemake.input.vectors)
@@ -31,6 +36,7 @@ def main():
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
           history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint,
           objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
+    last_good.keep()
 
 
 # Guarded: the processes DistributedDataParallel spawns import this file again.

@@ -281,6 +281,32 @@ class Plan:
         self.run(run)  # an unknown run is named
         return self.config["runs"][run].get("seed", self.config["seed"])
 
+    @functools.cache
+    def overlap_inputs(self, embedding: str, source: str, targets: str) -> dict:
+        """filter_overlap's inputs (`targets` as in its path, joined by "_").
+
+        Where the class embeddings are on disk already, a tau that would keep too few training
+        classes is refused here, before any job starts: the job would refuse it too, but only after
+        Snakemake had deleted the table it replaces, and putting tau back would then retrain every
+        model that reads the table.
+        """
+        targets = targets.split("_")
+        inputs = {"source": f"semantic/{embedding}/{source}.h5",
+                  "targets": [f"semantic/{embedding}/{t}.h5" for t in targets]}
+        if all(os.path.isfile(p) for p in [inputs["source"], *inputs["targets"]]):
+            from zsar.semantics import check_enough_kept, filter_overlap, read_class_embedding
+
+            try:
+                vectors = {t: read_class_embedding(p) for t, p in zip(targets, inputs["targets"])}
+                table = filter_overlap(read_class_embedding(inputs["source"]), vectors, self.config["overlap"]["tau"])
+            except Exception:  # an unreadable embedding: its own stage reports it
+                return inputs
+            try:
+                check_enough_kept(table, self.config["overlap"]["tau"], source, targets)
+            except ValueError as error:
+                raise PlanError(str(error)) from None
+        return inputs
+
     # ---- code: each stage's script and the zsar modules it runs (zsar/codebase.py) ----------------
 
     def code(self, script: str) -> dict[str, str]:
