@@ -57,6 +57,24 @@ def test_jpeg_frames_are_close_and_any_index_order_reads_the_same_frames(tmp_pat
     assert cache.failed_videos(tmp_path / "s.h5") == [("broken", "decord: moov atom not found")]
 
 
+@pytest.mark.parametrize("codec", [{"codec": "jpeg"}, {"codec": "raw", "compression": "blosc-lz4"}])
+def test_a_damaged_frame_names_the_shard_the_video_the_frame_and_what_to_delete(tmp_path, codec):
+    path = write(tmp_path / "s.h5", {"v": smooth_video(n=10)}, **codec)
+    with h5py.File(path, "r+") as f:  # frame 6's bytes overwritten, as a bad disk block would
+        if codec["codec"] == "jpeg":
+            start, stop = f["offsets"][6], f["offsets"][7]
+            f["frames/v"][start:stop] = 0
+        else:
+            f["frames/v"].id.write_direct_chunk((6, 0, 0, 0), b"\0" * 100)
+    video = Shards().video(str(path), "v")
+    assert video.read([0, 1, 2]).shape == (3, 48, 64, 3)  # the other frames still read
+    with pytest.raises(cache.DamagedCache) as error:
+        video.read([4, 5, 6, 7])
+    which = "frame 6" if codec["codec"] == "jpeg" else "frames 4..7"
+    assert f"{path}: {which} of video v cannot be read back" in str(error.value)
+    assert f"delete {path} and run snakemake again" in str(error.value)
+
+
 def test_a_clip_decodes_only_its_own_frames(tmp_path, monkeypatch):
     import simplejpeg
 

@@ -3,8 +3,9 @@ import itertools
 import numpy as np
 import pytest
 
+from zsar.io import write_json
 from zsar.prototypes import compose, constraint_masks, solve_assignment
-from zsar.splits import make_splits
+from zsar.splits import SplitsError, expected_unseen, make_splits, read_splits
 
 
 def brute_force(S, allowed, d):
@@ -77,6 +78,32 @@ def test_splits_are_seeded_halves_in_manifest_order():
     assert len(splits) == 10 and all(len(s) == 5 for s in splits)  # floor(5.5), as the papers
     assert all(s == sorted(s, key=classes.index) for s in splits)
     assert make_splits(classes, unseen_percent=100, count=10, seed=3) == [classes]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s["splits"][1].__setitem__(1, s["splits"][1][0]), "split 1 lists 'c0' more than once"),
+    (lambda s: s["splits"][0].pop(), "split 0 holds 4 classes, but protocol 0/50 of 11 classes has 5 unseen"),
+    (lambda s: s["splits"][2].__setitem__(0, "c99"), "split 2 names 'c99', which is not a class of toy"),
+    (lambda s: s["splits"][0].__setitem__(0, "c10x"), "(did you mean 'c10'?)"),
+    (lambda s: s.update(protocol="half"), "protocol 'half' is not of the form seen/unseen"),
+])
+def test_a_split_file_that_does_not_hold_its_protocol_is_refused_by_name(tmp_path, change, message):
+    classes = [f"c{k}" for k in range(11)]
+    splits = {"target": "toy", "protocol": "0/50", "n_classes": 11,
+              "splits": [["c0", "c1", "c2", "c3", "c4"], ["c0", "c5", "c6", "c7", "c8"], ["c1", "c2", "c3", "c9", "c10"]]}
+    write_json(tmp_path / "toy_0_50.json", splits)
+    assert read_splits(tmp_path / "toy_0_50.json", classes)["n_unseen"] == 5
+    change(splits)
+    write_json(tmp_path / "toy_0_50.json", splits)
+    with pytest.raises(SplitsError) as error:
+        read_splits(tmp_path / "toy_0_50.json", classes)
+    assert message in str(error.value) and str(error.value).startswith(f"{tmp_path / 'toy_0_50.json'}: ")
+    assert "delete it and run snakemake again" in str(error.value)
+
+
+def test_a_published_protocol_counts_its_unseen_classes():
+    assert expected_unseen("0/50", 101) == 50 and expected_unseen("0/50", 51) == 25
+    assert expected_unseen("0/100", 101) == 101 and expected_unseen("60/160", 220) == 160
 
 
 def brute_force_coupled(S, allowed, d, capacity):

@@ -1,8 +1,10 @@
 """What zsar guarantees when inputs are wrong, jobs are killed or the project moves (docs/reliability.md)."""
 
+import re
 import shutil
 import sys
 
+import h5py
 import pytest
 
 from conftest import copy_workflow, snakemake, tiny_config, write_config
@@ -11,16 +13,61 @@ from test_workflow import planned_jobs
 pytestmark = pytest.mark.workflow
 
 
-def test_a_tau_that_removes_every_source_class_stops_at_the_overlap_stage_and_keeps_the_model(tiny_run_copy):
+def test_a_refused_setting_is_refused_before_any_job_and_putting_it_back_plans_nothing(tiny_run_copy):
+    """overlap.tau = 2 (with the class embeddings on disk) and a run whose source is one of its targets
+    are refused when the DAG parses: nothing is deleted, so the restored config has nothing to do."""
     model = tiny_run_copy / "models/e2e_synthetic/model.pt"
     before = (model.read_bytes(), model.stat().st_mtime_ns)
-    write_config(tiny_run_copy / "config.yaml", tiny_config(overlap={"tau": 2}))
-    result = snakemake(tiny_run_copy, check=False)
-    assert result.returncode != 0
-    assert ("overlap.tau = 2 keeps 0 of the 30 synthkinetics classes when protecting synthetic: a run needs at "
-            "least 2 training classes") in result.stdout + result.stderr
-    assert "rule filter_overlap:" in result.stderr and "rule train_model:" not in result.stderr
+    good = tiny_config()
+    for bad, message in (
+            (tiny_config(overlap={"tau": 2}),
+             "overlap.tau = 2 keeps 0 of the 30 synthkinetics classes when protecting synthetic: a run needs at "
+             "least 2 training classes"),
+            (tiny_config(runs={"e2e_synthetic": {"targets": ["synthkinetics"]}}),
+             "run 'e2e_synthetic' in config.yaml: its source synthkinetics is also one of its targets")):
+        write_config(tiny_run_copy / "config.yaml", bad)
+        result = snakemake(tiny_run_copy, check=False)
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+        assert "rule " not in result.stdout + result.stderr and "Traceback" not in result.stderr
+        write_config(tiny_run_copy / "config.yaml", good)
+        assert planned_jobs(snakemake(tiny_run_copy, "-n")) == {}
     assert (model.read_bytes(), model.stat().st_mtime_ns) == before
+
+
+def test_a_tau_refused_before_the_class_embeddings_exist_stops_at_the_overlap_stage(tmp_path):
+    write_config(tmp_path / "config.yaml", tiny_config(overlap={"tau": 2}))
+    result = snakemake(tmp_path, "semantic/glove50/synthkinetics_minus_synthetic.tsv", check=False)
+    assert result.returncode != 0 and "rule filter_overlap:" in result.stderr
+    assert "overlap.tau = 2 keeps 0 of the 30 synthkinetics classes" in result.stdout + result.stderr
+
+
+def test_a_failed_training_keeps_the_last_good_model_and_the_setting_put_back_takes_it_back(tiny_run_copy):
+    """A training that fails (here on a damaged cache shard, named with what to do) loses nothing: the
+    last good model stays in models/<run>/.kept/, and once the setting and the shard are put back the
+    job takes it back instead of training, with the same results."""
+    run = tiny_run_copy
+    model, kept = run / "models/e2e_synthetic/model.pt", run / "models/e2e_synthetic/.kept/model.pt"
+    result_file = run / "results/e2e_synthetic/synthetic_0_50.json"
+    weights, result_before = model.read_bytes(), result_file.read_bytes()
+    shard = run / "clips/synthkinetics/0.h5"
+    shard_bytes = shard.read_bytes()
+    with h5py.File(shard, "r+") as f:  # every frame of the shard's videos overwritten: a bad copy
+        for video in f["frames"].values():
+            video[...] = 0
+    write_config(run / "config.yaml", tiny_config(runs={"e2e_synthetic": {"train": {"lr": 0.002}}}))
+    failed = snakemake(run, "models/e2e_synthetic/model.pt", check=False)
+    assert failed.returncode != 0
+    text = failed.stdout + failed.stderr
+    assert "Error in rule train_model" in text
+    assert re.search(r"clips/synthkinetics/0\.h5: frame \d+ of video \S+ cannot be read back", text), text
+    assert "delete clips/synthkinetics/0.h5 and run snakemake again" in text
+    assert not model.exists() and kept.read_bytes() == weights
+
+    shard.write_bytes(shard_bytes)
+    write_config(run / "config.yaml", tiny_config())
+    snakemake(run)
+    assert "took those back" in (run / "logs/train_model/e2e_synthetic.log").read_text()
+    assert model.read_bytes() == weights and result_file.read_bytes() == result_before
 
 
 def test_a_truncated_artefact_is_named_with_what_to_do(tiny_run_copy):

@@ -8,7 +8,7 @@ from zsar.io import read_json
 from zsar.progress import Progress
 from zsar.prototypes import VARIANTS, compose, read_seen_prototypes, write_composition
 from zsar.semantics import read_class_embedding
-from zsar.splits import read_splits
+from zsar.splits import SplitsError, read_splits
 
 seen_classes, seen = read_seen_prototypes(snakemake.input.seen)
 seen_vectors = read_class_embedding(snakemake.input.seen_vectors).vectors_of(seen_classes)
@@ -19,7 +19,10 @@ p = snakemake.params
 chosen = read_json(snakemake.input.selection)["chosen"] if "selection" in snakemake.input.keys() else p.fixed
 K, epsilon, d = chosen["K"], chosen["epsilon"], chosen["d"]
 print(f"K={K} epsilon={epsilon} d={d} capacity={p.capacity}", file=sys.stderr)
-splits = read_splits(snakemake.input.splits)["splits"]
+try:
+    splits = read_splits(snakemake.input.splits, target.names)["splits"]
+except SplitsError as error:
+    sys.exit(f"zsar: {error}")
 progress = Progress(len(splits) * len(VARIANTS), "integer programs", desc="compose")
 composed = []
 for k, unseen in enumerate(splits):

@@ -163,8 +163,13 @@ def failed_videos(path) -> list[tuple[str, str]]:
         return list(zip(f["failed"].asstr()[:], f["failed_reason"].asstr()[:]))
 
 
+class DamagedCache(ValueError):
+    """A cached frame that cannot be read back: the message names the shard, the video and the frame."""
+
+
 class _Shard:
     def __init__(self, path):
+        self.path = str(path)
         self.file = open_shard(path)
         self.codec = self.file.attrs["codec"]
         self.row = {vid: i for i, vid in enumerate(self.file["video_id"].asstr()[:])}
@@ -178,6 +183,7 @@ class CachedVideo:
 
     def __init__(self, shard: _Shard, video_id: str):
         self._shard, i = shard, shard.row[video_id]
+        self.video_id = video_id
         self._i, self._data = i, shard.file["frames"][video_id]
         self.n_frames, self.height, self.width = int(shard.n_frames[i]), int(shard.height[i]), int(shard.width[i])
 
@@ -187,7 +193,15 @@ class CachedVideo:
         wanted = np.unique(indices)
         if len(wanted) and (wanted[0] < 0 or wanted[-1] >= self.n_frames):
             raise IndexError(f"frames {wanted[0]}..{wanted[-1]} of a {self.n_frames}-frame video")
-        decoded = self._read_jpeg(wanted) if self._shard.codec == "jpeg" else self._read_raw(wanted)
+        try:
+            decoded = self._read_jpeg(wanted) if self._shard.codec == "jpeg" else self._read_raw(wanted)
+        except (OSError, ValueError, RuntimeError) as error:  # a damaged chunk or JPEG
+            frame = getattr(error, "frame", None)
+            which = f"frame {frame}" if frame is not None else f"frames {wanted[0]}..{wanted[-1]}"
+            raise DamagedCache(
+                f"{self._shard.path}: {which} of video {self.video_id} cannot be read back ({error}). The "
+                f"cache shard is damaged (a disk or copy error): delete {self._shard.path} and run snakemake "
+                f"again; it is decoded anew from the video, and no model retrains for it.") from None
         if len(wanted) == len(indices) and np.array_equal(wanted, indices):
             return decoded  # in order, no repeats: no gather (a clip of 16 frames at 224 is 2-4 MB)
         return decoded[np.searchsorted(wanted, indices)]
@@ -210,11 +224,15 @@ class CachedVideo:
         if len(offsets) - 1 <= 2 * len(wanted):
             # Few frames skipped (stride 1-2): one read of the whole span beats one read per frame.
             data, offsets = self._data[offsets[0]:offsets[-1]], offsets - offsets[0]
-            for k, j in enumerate(at):
-                simplejpeg.decode_jpeg(data[offsets[j]:offsets[j + 1]], colorspace="RGB", buffer=out[k])
+            frames = ((k, j, data[offsets[j]:offsets[j + 1]]) for k, j in enumerate(at))
         else:
-            for k, j in enumerate(at):
-                simplejpeg.decode_jpeg(self._data[offsets[j]:offsets[j + 1]], colorspace="RGB", buffer=out[k])
+            frames = ((k, j, self._data[offsets[j]:offsets[j + 1]]) for k, j in enumerate(at))
+        for k, j, encoded in frames:
+            try:
+                simplejpeg.decode_jpeg(encoded, colorspace="RGB", buffer=out[k])
+            except ValueError as error:
+                error.frame = first + int(j)
+                raise
         return out
 
 

@@ -13,9 +13,9 @@ from zsar.prototypes import read_composition, read_seen_prototypes
 from zsar.provenance import code_version
 from zsar.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise, write_confusions
 from zsar.semantics import ClassEmbedding, read_class_embedding
-from zsar.splits import read_splits
+from zsar.splits import SplitsError, read_splits
 
-__all__ = ["ProtocolError", "StaleInput", "score_splits"]
+__all__ = ["ProtocolError", "SplitsError", "StaleInput", "score_splits"]
 
 
 class StaleInput(ValueError):
@@ -39,11 +39,11 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
 
     videos, embeddings = read_features(inputs["features"])
     index = read_parquet(inputs["index"])
-    splits = read_splits(inputs["splits"])
+    splits = read_splits(inputs["splits"], vectors.names)
     seen_classes, seen_prototypes = read_seen_prototypes(inputs["seen"])
     composition, composed = read_composition(inputs["prototypes"])
     if [split["unseen"] for split in composed] != splits["splits"]:
-        raise StaleInput(f"zsar: {inputs['prototypes']} was composed for other splits than {inputs['splits']}; "
+        raise StaleInput(f"{inputs['prototypes']} was composed for other splits than {inputs['splits']}; "
                          "delete it and run snakemake again")
     own = spec.scorer(model, {name: inputs[name] for name in spec.score_files(run, target)})
 

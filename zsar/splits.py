@@ -6,6 +6,8 @@ manifest publishes its own splits (Kinetics-ZSAR's 60 validation / 160 test clas
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from zsar.io import read_json, write_json
@@ -50,6 +52,49 @@ def write_splits(path, splits: dict) -> None:
     write_json(path, splits)
 
 
-def read_splits(path) -> dict:
-    """A splits file: target, protocol, n_classes, n_unseen and `splits` (a list of unseen-class lists)."""
-    return read_json(path)
+class SplitsError(ValueError):
+    """A splits file that does not hold what its protocol says: the message names the file, the split
+    and the class, and what to do."""
+
+
+def expected_unseen(protocol: str, n_classes: int) -> int:
+    """Unseen classes per split: 0/N draws N% of the classes (rounded down); a published protocol
+    (validation/test, e.g. Kinetics-ZSAR's 60/160) names its counts."""
+    seen, unseen = (int(x) for x in protocol.split("/"))
+    if seen == 0:
+        return n_classes if unseen == 100 else n_classes * unseen // 100
+    return unseen
+
+
+def read_splits(path, classes: list[str] | None = None) -> dict:
+    """A splits file: target, protocol, n_classes, n_unseen and `splits` (a list of unseen-class lists),
+    checked against its protocol: each split holds distinct classes, as many as the protocol says,
+    and (given the target's `classes`) only classes of the target."""
+    import difflib
+
+    splits = read_json(path)
+    what = (f"{path} is made by make_splits: delete it and run snakemake again to draw it anew, or "
+            f"correct it by hand")
+    if not isinstance(splits, dict) or not isinstance(splits.get("splits"), list) or not splits["splits"] \
+            or not all(isinstance(s, list) and all(isinstance(c, str) for c in s) for s in splits["splits"]):
+        raise SplitsError(f"{path}: not a splits file (a 'splits' list of class-name lists); {what}")
+    protocol = splits.get("protocol", "")
+    if not re.fullmatch(r"\d+/\d+", str(protocol)):
+        raise SplitsError(f"{path}: protocol {protocol!r} is not of the form seen/unseen (0/50); {what}")
+    n_classes = len(classes) if classes is not None else splits.get("n_classes")
+    wanted = expected_unseen(protocol, n_classes) if isinstance(n_classes, int) else None
+    known = set(classes) if classes is not None else None
+    for k, split in enumerate(splits["splits"]):
+        twice = sorted({c for c in split if split.count(c) > 1})
+        if twice:
+            raise SplitsError(f"{path}: split {k} lists {', '.join(map(repr, twice))} more than once; {what}")
+        if wanted is not None and len(split) != wanted:
+            raise SplitsError(f"{path}: split {k} holds {len(split)} classes, but protocol {protocol} of "
+                              f"{n_classes} classes has {wanted} unseen classes per split; {what}")
+        unknown = [c for c in split if known is not None and c not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SplitsError(f"{path}: split {k} names {unknown[0]!r}, which is not a class of "
+                              f"{splits.get('target', 'the target')}{hint}; {what}")
+    return {**splits, "n_unseen": len(splits["splits"][0])}
