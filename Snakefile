@@ -5,6 +5,7 @@ import sys
 from snakemake.utils import min_version, validate
 
 from zsar.io import YAMLFileError, load_yaml
+from zsar.locks import clear_stale, record_owner, release_owner
 
 min_version("9.0")
 
@@ -20,6 +21,25 @@ os.environ["ZSAR_ROOT"] = workflow.basedir
 envvars:
     "HDF5_USE_FILE_LOCKING",
     "ZSAR_ROOT",
+
+
+# A lock left by a run that was killed is removed when its process is gone (zsar/locks.py); a run
+# records that it holds the lock, and forgets it when it ends. Jobs on a cluster parse this file
+# too, and leave the lock alone.
+if workflow.is_main_process:
+    clear_stale()
+
+
+onstart:
+    record_owner()
+
+
+onsuccess:
+    release_owner()
+
+
+onerror:
+    release_owner()
 
 
 # The working directory's config.yaml, else the workflow's own: `snakemake -d elsewhere` builds a

@@ -7,6 +7,7 @@ missing) and takes it down. A cluster that cannot start fails the test with the 
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,6 +53,8 @@ def test_the_synthetic_dag_runs_through_the_cluster_profile(slurm, tiny_run_copy
     and only cost the cluster's per-job overhead again."""
     work = tiny_run_copy
     (work / TARGET).unlink()
+    for kept in work.glob("models/*/.kept"):  # train anew, not take the kept models back
+        shutil.rmtree(kept)
     result = snakemake(work, TARGET, "--forcerun", "train_model", "--profile", str(REPO / "profiles" / profile),
                        *extra, *FIT, slurm=True)
     log = result.stdout + result.stderr
