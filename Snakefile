@@ -81,8 +81,7 @@ include: "rules/studies.smk"
 rule all:
     default_target: True
     input:
-        config["all_targets"],
-        plan.report_figures(),
+        plan.default_targets(),
 
 
 track_code(workflow.rules)

@@ -96,6 +96,12 @@ def test_spreadsheet_csvs_read_alike_and_other_columns_are_ignored(tmp_path):
         ["a", "a.mp4", "high jump", "test", 2], ["b", "b.mp4", "jump, long", "train", 3]]
 
 
+def test_comment_lines_of_a_class_list_are_no_classes(tmp_path):
+    classes = "# jumps, as the annotations write them\n" + "\n".join(CLASSES[:2]) + "\n\n  # and one more\n" + CLASSES[2]
+    manifests, data = user_dataset(tmp_path, classes=classes)
+    assert class_names(load_manifest("mydata", manifests, data)) == CLASSES
+
+
 def test_class_list_problems_name_the_file_the_line_and_what_to_do(tmp_path):
     manifests, data = user_dataset(tmp_path, classes="high jump\nlong jump\n\nhigh jump\n")
     with pytest.raises(ManifestError, match=r"classes.txt line 4: class 'high jump' is listed twice \(first on line 1\)"):

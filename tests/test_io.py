@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from zsar.io import ArtefactError, YAMLFileError, atomic_output, load_weights, load_yaml, open_h5
 from zsar.extract import load_model
+from zsar.io import ArtefactError, YAMLFileError, atomic_output, load_weights, load_yaml, open_h5
+from zsar.io import main as io_main
 
 
 class _Payload:
@@ -77,3 +78,14 @@ def test_a_yaml_error_names_the_file_and_the_line(tmp_path):
     (tmp_path / "config.yaml").write_text("seed: 0\noverlap:\n  tau: [0.05\ndecode:\n  short_side: 128\n")
     with pytest.raises(YAMLFileError, match=r"config.yaml line \d+, column \d+: not valid YAML .*starts at line 3"):
         load_yaml(tmp_path / "config.yaml")
+
+
+def test_python_m_zsar_io_names_the_line_where_a_config_file_breaks(tmp_path, capsys):
+    """Snakemake reads a --configfile before the workflow's code runs and names no line; this does."""
+    bad = tmp_path / "study.yaml"
+    bad.write_text("seed: 0\noverlap:\n  tau: [0.05\ndecode:\n  short_side: 128\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("seed: 0\n")
+    assert io_main([str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{good}: valid YAML" in out and f"{bad} line 4, column 7: not valid YAML" in out

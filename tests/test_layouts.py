@@ -141,14 +141,23 @@ def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path):
         stream.width = stream.height = 32
         stream.pix_fmt = "yuv420p"
         container.start_encoding()
-    names = ["good", "good_avi", "short", "mp4_named", "image", "truncated", "codec", "empty"]
+    (videos / "zero.mp4").write_bytes(b"")
+    (videos / "html.mp4").write_text("<html><body>404 Not Found</body></html>\n")
+    (videos / "folder.mp4").mkdir()
+    names = ["good", "good_avi", "short", "mp4_named", "image", "truncated", "codec", "empty", "zero", "html", "folder"]
     ext = {"good_avi": "avi", "mp4_named": "avi"}
 
     table = pd.DataFrame({"video_id": names, "path": [f"v/{n}.{ext.get(n, 'mp4')}" for n in names],
                           "label": "x", "split": "test"})
     index = index_videos(table, tmp_path, n_shards=2, min_frames=4, workers=2).set_index("video_id")
     assert index["decodable"].to_dict() == {"codec": False, "empty": False, "good": True, "good_avi": True,
-                                           "image": False, "mp4_named": True, "short": True, "truncated": False}
+                                           "image": False, "mp4_named": True, "short": True, "truncated": False,
+                                           "zero": False, "html": False, "folder": False}
+    # Files no decoder should try get a message of their own, with what to do.
+    assert index.loc["zero", "problem"] == "empty file (0 bytes): an interrupted download or copy? fetch it again"
+    assert index.loc["html", "problem"] == ("a text file, not a video (it starts '<html><body>404 Not Found</body>"
+                                            "</html>'): a failed download's error page? fetch it again")
+    assert index.loc["folder", "problem"] == "a folder, not a video file"
     assert index.loc["short", "problem"] == "shorter than one clip: 3 < 4 frames (clips loop)"
     for name in ("codec", "empty", "image", "truncated"):
         problem = index.loc[name, "problem"]

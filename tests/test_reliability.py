@@ -70,6 +70,11 @@ def test_a_failed_training_keeps_the_last_good_model_and_the_setting_put_back_ta
     assert model.read_bytes() == weights and result_file.read_bytes() == result_before
 
 
+def test_a_deleted_result_of_the_summary_is_rebuilt_by_the_default_target(tiny_run_copy):
+    (tiny_run_copy / "results/e2e_synthetic/synthetic_0_50.json").unlink()
+    assert planned_jobs(snakemake(tiny_run_copy, "-n"))["score_splits"] == 1
+
+
 def test_a_truncated_artefact_is_named_with_what_to_do(tiny_run_copy):
     seen = tiny_run_copy / "prototypes/e2e_synthetic/seen.h5"
     seen.write_bytes(seen.read_bytes()[:1000])  # a copy stopped half-way

@@ -21,6 +21,9 @@ def probe_video(path: Path) -> dict:
 
     if not path.exists():
         return {"decodable": False, "problem": "missing file"}
+    unreadable = not_a_video_file(path)
+    if unreadable:
+        return {"decodable": False, "problem": unreadable}
     try:
         reader = decord.VideoReader(str(path), num_threads=1)
         frames = len(reader)
@@ -33,6 +36,28 @@ def probe_video(path: Path) -> dict:
                 "decodable": True, "problem": ""}
     except Exception as error:  # decord raises DECORDError and RuntimeError alike
         return {"decodable": False, "problem": f"decord: {decoder_message(error, path)}"}
+
+
+def not_a_video_file(path: Path) -> str | None:
+    """Why `path` cannot be a video before any decoder tries it (a folder, an empty file, a text file
+    such as a failed download's error page), else None."""
+    if path.is_dir():
+        return "a folder, not a video file"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as error:
+        return f"cannot be read: {error.strerror}"
+    if not head:
+        return "empty file (0 bytes): an interrupted download or copy? fetch it again"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\0" not in text and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text):
+        first = " ".join(text.split())[:40]
+        return f"a text file, not a video (it starts {first!r}): a failed download's error page? fetch it again"
+    return None
 
 
 def decoder_message(error: Exception, path: Path) -> str:

@@ -29,7 +29,8 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}{TMP_MARK}{socket.gethostname()}-{os.getpid()}")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host has that id (zombies included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -52,7 +53,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     for candidate in path.parent.glob(f".{path.name}{TMP_MARK}*"):
         owner = candidate.name[len(f".{path.name}{TMP_MARK}"):]
         owner_host, _, pid = owner.rpartition("-")
-        if owner_host == host and pid.isdigit() and int(pid) != me and _pid_alive(int(pid)):
+        if owner_host == host and pid.isdigit() and int(pid) != me and pid_alive(int(pid)):
             continue
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
@@ -218,3 +219,24 @@ def read_list_tsv(path: str | os.PathLike, columns: list[str], *, separator: str
         lines[name] = number
         out[name] = list(dict.fromkeys(values))
     return out
+
+
+def main(argv=None) -> int:
+    """`python -m zsar.io FILE...`: where each YAML file breaks, if it does (Snakemake names no line
+    for a --configfile it cannot read)."""
+    import sys
+
+    paths = sys.argv[1:] if argv is None else argv
+    broken = 0
+    for path in paths:
+        try:
+            load_yaml(path)
+            print(f"{path}: valid YAML")
+        except (YAMLFileError, OSError) as error:
+            broken += 1
+            print(error if isinstance(error, YAMLFileError) else f"{path}: {error.strerror}")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from zsar.io import pid_alive
+
 LOCKS = Path(".snakemake/locks")
 OWNER = Path(".snakemake/zsar-lock-owner.json")
 
@@ -42,12 +44,8 @@ def _process_start(pid: int) -> str | None:
 
 def _running(owner: dict) -> bool:
     pid = int(owner["pid"])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        pass  # alive, another user's
     stat = _process_stat(pid)
     if stat is not None and stat[0] == "Z":
         return False  # ended, not yet reaped by its parent

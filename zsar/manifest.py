@@ -101,7 +101,8 @@ def _user_files(manifest: dict, data_root: str | Path | None) -> None:
 
 
 def read_class_list(path: str | Path) -> list[str]:
-    """A class list file: one class name per line as the annotations write it; blank lines are skipped.
+    """A class list file: one class name per line as the annotations write it; blank lines and
+    comment lines (starting with #) are skipped.
 
     Raises ManifestError naming the file and line for a class listed twice, or two names that
     differ only in case or spacing (they would be one class to the word vectors).
@@ -114,7 +115,7 @@ def read_class_list(path: str | Path) -> list[str]:
     seen: dict[str, tuple[int, str]] = {}  # case-folded name -> (line, name as written)
     for line, raw in enumerate(text.splitlines(), 1):
         name = raw.strip()
-        if not name:
+        if not name or name.startswith("#"):
             continue
         key = " ".join(name.casefold().split())
         if key in seen:

@@ -584,6 +584,12 @@ class Plan:
             for protocol in self.protocols(target)
         ]
 
+    def default_targets(self) -> list[str]:
+        """What `snakemake` with no target builds: config's all_targets, every result of the summary's
+        runs (named, so that a deleted one is rebuilt, not only the tables made from it) and the report."""
+        results = [path for run in self.config["summary_runs"] for path in self.run_results(run)]
+        return list(dict.fromkeys([*self.config["all_targets"], *results, *self.report_figures()]))
+
     def report_figures(self) -> list[str]:
         """Every figure and table of the report; the default target builds them."""
         runs = self.config["summary_runs"]
