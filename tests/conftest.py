@@ -77,14 +77,14 @@ def snakemake(workdir: Path, *args: str, check: bool = True, command=SNAKEMAKE,
 
 
 def copy_workflow(to: Path, library: bool = False) -> Path:
-    """The workflow's files (those git lists, less tests, benchmarks and docs; with library=True the
-    zsar package too, for a test that changes it: run with python_path=to) copied to `to`, times
-    kept; returns the Snakefile."""
+    """The workflow's files (those git lists, less tests, benchmarks, docs and config.yaml: the working
+    directory holds its own; with library=True the zsar package too, for a test that changes it:
+    run with python_path=to) copied to `to`, times kept; returns the Snakefile."""
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.splitlines()
     left_out = {"tests", "benchmarks", "docs", ".ci"} | (set() if library else {"zsar"})
     for rel in listed:
-        if rel.split("/")[0] not in left_out and (REPO / rel).is_file():
+        if rel.split("/")[0] not in left_out and rel != "config.yaml" and (REPO / rel).is_file():
             (to / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, to / rel)
     return to / "Snakefile"

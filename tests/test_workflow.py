@@ -73,7 +73,7 @@ def test_changing_cluster_resources_reruns_nothing(tiny_run, tmp_path):
 
 
 def test_changing_tau_reruns_the_overlap_stage_and_what_follows_only(tiny_run, tmp_path):
-    changed = write_config(tmp_path / "tau.yaml", tiny_config(overlap={"tau": 0.2}))
+    changed = write_config(tmp_path / "tau.yaml", tiny_config(overlap={"tau": 0.15}))
     jobs = planned_jobs(snakemake(tiny_run, "-n", "--configfile", str(changed)))
     assert {"filter_overlap", "train_model", "extract_embeddings", "seen_prototypes",
             "compose_prototypes", "score_splits"} <= set(jobs)
