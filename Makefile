@@ -11,7 +11,7 @@ CORES ?= all
 
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
-	@$(BIN)/python -m zsar.summary --main results/*/synthetic_0_50.json results/*/synthetic_0_100.json
+	@$(BIN)/python -m zsar.report.summary --main results/*/synthetic_0_50.json results/*/synthetic_0_100.json
 	@echo "Every path of every run: results/summary.csv. The report: make report, then open report.html."
 
 report: $(VENV)/.installed

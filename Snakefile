@@ -5,7 +5,7 @@ import sys
 from snakemake.utils import min_version, validate
 
 from zsar.io import YAMLFileError, load_yaml
-from zsar.locks import clear_stale, record_owner, release_owner
+from zsar.pipeline.locks import clear_stale, record_owner, release_owner
 
 min_version("9.0")
 
@@ -23,7 +23,7 @@ envvars:
     "ZSAR_ROOT",
 
 
-# A lock left by a run that was killed is removed when its process is gone (zsar/locks.py); a run
+# A lock left by a run that was killed is removed when its process is gone (zsar/pipeline/locks.py); a run
 # records that it holds the lock, and forgets it when it ends. Jobs on a cluster parse this file
 # too, and leave the lock alone.
 if workflow.is_main_process:

@@ -8,7 +8,7 @@ rest18 (short side 256; 16 frames at stride 6, 224 crop), the script writes n_vi
 copies of one 10-second 320x240 H.264 test video (benchmarks/videos.py: 25 fps, 250 frames; same
 content, so the sizes and speeds are those of one video, and the page cache holds every file),
 decodes it once as decode_clips does (decord, scaled in the decoder to the short side: 128x171 or
-256x341) and writes one shard per format through zsar.cache.ShardWriter:
+256x341) and writes one shard per format through zsar.data.cache.ShardWriter:
 
     JPEG q90        codec="jpeg", quality=90 (the default: libjpeg-turbo via simplejpeg, 4:2:0)
     raw+lzf         codec="raw", compression="lzf" (what the version-1 cache stored)
@@ -16,7 +16,7 @@ decodes it once as decode_clips does (decord, scaled in the decoder to the short
 
 and compares them with "decord": each training clip decoded from the video file when it is asked
 for (a new VideoReader scaled in the decoder to the cache's size, one thread, the clip's frames read
-as zsar.clips.read_frames reads them, then the crop), with exactly TrainClips' sampling (same seeds,
+as zsar.data.clips.read_frames reads them, then the crop), with exactly TrainClips' sampling (same seeds,
 clip start and crop box).
 
 What the figures mean:
@@ -59,10 +59,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from videos import write
 
-from zsar import sampling
+from zsar.data import sampling
 from zsar.methods import SAMPLING_PRESETS
-from zsar.cache import Shards, ShardWriter, cached_videos
-from zsar.clips import TrainClips, decode_video, read_frames
+from zsar.data.cache import Shards, ShardWriter, cached_videos
+from zsar.data.clips import TrainClips, decode_video, read_frames
 
 KINETICS_700_VIDEOS = 580_317
 PRESETS = {"e2e": 128, "rest18": 256}  # preset -> the cache's short side

@@ -16,8 +16,8 @@ import time
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from zsar.metrics import unit
-from zsar.prototypes import VARIANTS, allowed_cells, compose
+from zsar.zeroshot.metrics import unit
+from zsar.zeroshot.prototypes import VARIANTS, allowed_cells, compose
 
 N_SEEN, N_TARGET, N_UNSEEN, N_SPLITS, DIM = 605, 200, 100, 10, 50
 K, EPSILON, D, CAPACITY = 5, 0.5, 3, 2

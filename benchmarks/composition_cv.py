@@ -8,7 +8,7 @@ accuracy of the point each one chooses? (issue 17)
 Reads a finished run's artefacts: prototypes/{run}/seen.h5, the seen classes' held-out (val) video
 embeddings (features/{run}/{source}_seen.h5), the class-name vectors, the splits, and the target's
 test-video embeddings (features/{run}/{target}.h5). It runs both selection rules of
-zsar.prototypes.select_composition on the seen classes only, as select_composition does:
+zsar.zeroshot.prototypes.select_composition on the seen classes only, as select_composition does:
 
     best    ResT's protocol: 5-fold cross-validation, the best mean top-1 (ties: grid order);
     one_se  rounds holding out as many seen classes as the protocol has unseen classes (at most
@@ -39,12 +39,12 @@ import json
 import numpy as np
 from scipy.stats import spearmanr
 
-from zsar.features import read_features
+from zsar.zeroshot.features import read_features
 from zsar.io import read_parquet
-from zsar.metrics import unit
-from zsar.prototypes import choose_best, choose_one_se, compose, cv_videos, read_seen_prototypes, select_composition
-from zsar.semantics import read_class_embedding
-from zsar.splits import read_splits
+from zsar.zeroshot.metrics import unit
+from zsar.zeroshot.prototypes import choose_best, choose_one_se, compose, cv_videos, read_seen_prototypes, select_composition
+from zsar.semantics.embedding import read_class_embedding
+from zsar.zeroshot.splits import read_splits
 
 KEYS = ("epsilon", "K", "d")
 

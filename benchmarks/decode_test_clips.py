@@ -29,8 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from videos import write
 
-from zsar import sampling
-from zsar.clips import decode_video, read_frames
+from zsar.data import sampling
+from zsar.data.clips import decode_video, read_frames
 
 
 def timed(fn) -> float:

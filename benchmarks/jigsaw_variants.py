@@ -10,7 +10,7 @@ Variants, all at one preset (default: the paper's size on R(2+1)D-18, d = 768, h
            run over the 1,010 distinct phrases at every step
   both     objects and text2
 
-A step is `zsar.training.train_step` on one batch already on the device (the model's cost, not the
+A step is `zsar.models.training.train_step` on one batch already on the device (the model's cost, not the
 loader's: benchmarks/train_throughput.py measures that): flip and normalise, forward the real loss
 (group alignment, consistency loss), backward, optimizer step, in float16 autocast on a GPU. The
 weights and phrase states are random (speed does not depend on their values).
@@ -33,7 +33,7 @@ import torch
 
 from zsar.methods import resolve
 from zsar.methods.jigsaw.model import Training
-from zsar.training import train_step
+from zsar.models.training import train_step
 
 N_CLASSES, N_PHRASES, N_DISTINCT, TOKENS, TEXT_DIM = 400, 1430, 1010, 16, 384
 # Kinetics-400's training videos and the paper's Kinetics-ZSAR epochs, for the GPU-hours estimate.
@@ -122,7 +122,7 @@ def main() -> None:
         if amp:
             net.eval()
             with torch.no_grad():
-                from zsar.sampling import to_model_input
+                from zsar.data.sampling import to_model_input
 
                 x = to_model_input(batch[0][:4], batch[1][:4])
                 inputs = [v[:4] for v in batch[3:]]

@@ -3,8 +3,8 @@ in-memory tensors, to show whether the loader holds the device back.
 
 Each preset trains with its paper's sampling (E2E: 16 frames at 112; ResT-18/34/101: 16/8/4 frames at
 224) on a clip cache of smooth synthetic frames (N_FRAMES per video, enough for a stride-6 clip without
-looping) written through zsar.cache.ShardWriter as decode_clips writes them (JPEG q90 unless --codec
-raw). A step is `zsar.training.train_step` on the loader's batch (uint8 clips, flips, labels): move to
+looping) written through zsar.data.cache.ShardWriter as decode_clips writes them (JPEG q90 unless --codec
+raw). A step is `zsar.models.training.train_step` on the loader's batch (uint8 clips, flips, labels): move to
 the device, flip and normalise there, forward, backward and optimizer step of the real loss (E2E's
 regression; ResT's joint CE + 0.5 MTL). "cache" reads every batch through TrainClips and a DataLoader;
 "memory" reuses one batch already on the device. A ratio near 1 means the loader keeps up.
@@ -32,10 +32,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar.methods import SAMPLING_PRESETS
-from zsar.cache import ShardWriter, cached_videos
-from zsar.clips import TrainClips
+from zsar.data.cache import ShardWriter, cached_videos
+from zsar.data.clips import TrainClips
 from zsar.methods import method, resolve
-from zsar.training import train_step
+from zsar.models.training import train_step
 
 N_CLASSES, N_VIDEOS, N_FRAMES = 10, 24, 96
 PRESETS = ("e2e", "rest18", "rest34", "rest101")

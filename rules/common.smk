@@ -1,9 +1,9 @@
-# The rules' questions, asked of the DAG's plan (zsar/workflow.py): wildcard constraints, and input
+# The rules' questions, asked of the DAG's plan (zsar/pipeline/plan.py): wildcard constraints, and input
 # functions that pass wildcards on. Planning logic lives in the plan, where it is unit-tested.
 import os
 import sys
 
-from zsar.workflow import CACHE_FORMAT_VERSION, Plan, PlanError, codec_settings
+from zsar.pipeline.plan import CACHE_FORMAT_VERSION, Plan, PlanError, codec_settings
 
 DATA = config["data_root"]
 
@@ -90,7 +90,7 @@ def run_resource(key):
 
 def track_code(rules):
     """Each scripted rule's code as parameters: its script and the zsar modules it runs, by digest
-    (zsar/codebase.py), and a run's method package where the script reaches one. A stage reruns when
+    (zsar/pipeline/codebase.py), and a run's method package where the script reaches one. A stage reruns when
     that code changed, and only then; profiles/default leaves out Snakemake's own trigger (the
     script's time)."""
     for scripted in rules:

@@ -47,7 +47,7 @@ rule cache_settings:
 
 
 rule decode_clips:
-    """Decode and resize one shard's videos into the clip cache (zsar/cache.py)."""
+    """Decode and resize one shard's videos into the clip cache (zsar/data/cache.py)."""
     input:
         index="index/{dataset}/{shard}.parquet",
         # Waits for the gate; ancient: the gate rewritten after one shard's reindexing reruns no other shard.

@@ -1,4 +1,4 @@
-# The figures and tables of `snakemake --report report.html`, drawn by zsar/plots.py from the
+# The figures and tables of `snakemake --report report.html`, drawn by zsar/report/plots.py from the
 # artefacts of the other stages. One figure kind per rule, so that each is redrawn alone
 # (snakemake --forcerun plot_training); nothing here feeds a result.
 

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from zsar.atomic import (
+from zsar.semantics.atomic import (
     atomic_actions,
     clean_description,
     descriptions_of,
@@ -180,6 +180,6 @@ def test_a_missing_parser_says_how_to_install_it():
 
 
 def test_importing_the_module_loads_neither_spacy_nor_torch():
-    code = "import sys, zsar.atomic; print(sorted({'spacy', 'torch', 'pandas'} & set(sys.modules)))"
+    code = "import sys, zsar.semantics.atomic; print(sorted({'spacy', 'torch', 'pandas'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

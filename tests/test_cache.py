@@ -1,4 +1,4 @@
-"""The clip cache format (zsar/cache.py): what a reader gets back, what it decodes, what it keeps open."""
+"""The clip cache format (zsar/data/cache.py): what a reader gets back, what it decodes, what it keeps open."""
 
 import h5py
 import numpy as np
@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from zsar import cache, sampling
-from zsar.cache import CacheFormatError, Shards, ShardWriter, cached_videos
-from zsar.clips import TestClips as VideoTestClips, TrainClips
+from zsar.data import cache
+
+from zsar.data import sampling
+from zsar.data.cache import CacheFormatError, Shards, ShardWriter, cached_videos
+from zsar.data.clips import TestClips as VideoTestClips, TrainClips
 
 
 def smooth_video(n=40, h=48, w=64, seed=0):

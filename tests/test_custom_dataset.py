@@ -13,9 +13,9 @@ import pytest
 
 from conftest import REPO, copy_workflow, snakemake
 from test_workflow import planned_jobs
-from zsar.layouts import LayoutError, read_layout
-from zsar.manifest import ManifestError, class_names, load_manifest, missing_data_message
-from zsar.semantics import class_words
+from zsar.data.layouts import LayoutError, read_layout
+from zsar.data.manifest import ManifestError, class_names, load_manifest, missing_data_message
+from zsar.semantics.embedding import class_words
 
 TEMPLATE = REPO / "data_manifest/templates/custom.yaml"
 CLASSES = ["high jump", "Long_jump", "pole-vault"]

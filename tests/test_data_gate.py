@@ -3,9 +3,9 @@
 import pandas as pd
 from test_layouts import KINETICS, kinetics_annotations, mp4
 
-from zsar.gate import check_data
-from zsar.index import INDEX_COLUMNS, index_videos
-from zsar.layouts import read_layout
+from zsar.data.gate import check_data
+from zsar.data.index import INDEX_COLUMNS, index_videos
+from zsar.data.layouts import read_layout
 
 MANIFEST = {**KINETICS, "name": "Kinetics-700", "id": "kinetics700", "_path": "/repo/data_manifest/kinetics700.yaml"}
 CLASSES = ["abseiling", "air drumming", "archery"]

@@ -6,7 +6,7 @@ import ast
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from zsar.codebase import import_graph
+from zsar.pipeline.codebase import import_graph
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,5 +36,5 @@ def test_generic_modules_name_no_methods_package_and_no_script():
 
 def test_the_graph_sees_the_imports_it_checks():
     graph = import_graph()
-    assert "zsar.methods" in graph["zsar.workflow"] and "zsar.methods.e2e" in graph["zsar.methods"]
-    assert "zsar.training" in graph["zsar.methods.e2e.model"]  # a nested package's imports are read
+    assert "zsar.methods" in graph["zsar.pipeline.plan"] and "zsar.methods.e2e" in graph["zsar.methods"]
+    assert "zsar.models.training" in graph["zsar.methods.e2e.model"]  # a nested package's imports are read

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zsar.index import assign_shards, decoder_message, index_videos, shard_stamps
-from zsar.layouts import (LayoutError, label_key, read_activitynet, read_hmdb51, read_kinetics, read_layout,
+from zsar.data.index import assign_shards, decoder_message, index_videos, shard_stamps
+from zsar.data.layouts import (LayoutError, label_key, read_activitynet, read_hmdb51, read_kinetics, read_layout,
                           read_ucf101, video_extensions)
-from zsar.manifest import MANIFEST_DIR, class_names, load_manifest
-from zsar.synthetic import render_frames, write_mp4
+from zsar.data.manifest import MANIFEST_DIR, class_names, load_manifest
+from zsar.data.synthetic import render_frames, write_mp4
 
 KINETICS = {"_path": "kinetics700.yaml", "layout_kind": "kinetics", "video_extensions": [".mp4", ".webm", ".mkv"]}
 HEADER = "label,youtube_id,time_start,time_end,split\n"
@@ -320,7 +320,7 @@ def test_a_header_only_annotation_file_lists_no_video(tmp_path):
 
 def test_a_kinetics_side_neither_required_nor_on_disk_is_not_listed(tmp_path):
     """Kinetics-ZSAR scores Kinetics-600's val videos; a copy without train/ lists only val."""
-    from zsar.layouts import read_layout
+    from zsar.data.layouts import read_layout
 
     (tmp_path / "annotations").mkdir()
     for side in ("train", "val"):

@@ -1,4 +1,4 @@
-"""A lock left by a killed run (zsar/locks.py): removed when its process is gone from this host,
+"""A lock left by a killed run (zsar/pipeline/locks.py): removed when its process is gone from this host,
 explained with the command to run when it cannot be checked."""
 
 import json
@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import NO_SLURM, SNAKEMAKE, tiny_config, write_config
-from zsar import locks
+from zsar.pipeline import locks
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from zsar.metrics import mean_std, topk_accuracy
+from zsar.zeroshot.metrics import mean_std, topk_accuracy
 
 
 def test_topk_on_hand_made_scores():
@@ -34,14 +34,14 @@ def test_mean_std_is_population_std():
 
 
 def test_confusion_matrix_rows_are_true_classes():
-    from zsar.metrics import confusion_matrix
+    from zsar.zeroshot.metrics import confusion_matrix
 
     assert confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 3).tolist() == \
         [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
 
 
 def test_hubness_skew_is_the_skewness_of_the_1_occurrence_counts():
-    from zsar.scoring import hubness_skew
+    from zsar.zeroshot.scoring import hubness_skew
 
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(200, 10))
@@ -55,7 +55,7 @@ def test_hubness_skew_is_the_skewness_of_the_1_occurrence_counts():
 def test_score_split_reports_per_class_accuracy_and_the_reverse_path():
     import pandas as pd
 
-    from zsar.scoring import score_split
+    from zsar.zeroshot.scoring import score_split
 
     videos = pd.DataFrame({"label": ["a", "a", "b", "c"]})
     embeddings = np.array([[1.0, 0], [0.9, 0.1], [0, 1.0], [5.0, 5.0]])

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from zsar.methods.e2e.model import create_e2e_model
-from zsar.sampling import clip_indices, uniform_clip_starts
+from zsar.data.sampling import clip_indices, uniform_clip_starts
 
 TINY = {"widths": [4, 8], "layers": [1, 1]}
 
@@ -47,7 +47,7 @@ def test_test_clips_span_the_video_and_short_videos_loop():
 
 
 def test_sampling_presets_are_the_papers_and_run_keys_override_them():
-    from zsar.sampling import resolve_sampling
+    from zsar.data.sampling import resolve_sampling
 
     assert resolve_sampling({}, "e2e") == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
     assert [resolve_sampling({"preset": p}, "e2e")["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
@@ -58,7 +58,7 @@ def test_sampling_presets_are_the_papers_and_run_keys_override_them():
 def test_e2e_takes_c3d_with_its_papers_shape_by_default():
     from zsar.methods import resolve
     from zsar.methods.e2e.model import create_e2e_model
-    from zsar.models import C3D
+    from zsar.models.backbones import C3D
 
     cfg, _ = resolve("e2e", {"arch": "c3d"}, {})
     assert (cfg["widths"], cfg["layers"], cfg["fc"]) == ([64, 128, 256, 512, 512], [1, 1, 2, 2, 2], 4096)

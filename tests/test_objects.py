@@ -1,10 +1,10 @@
-"""Object names per video (zsar.objects): the user's file, the world's simulated detections, and
+"""Object names per video (zsar.semantics.objects): the user's file, the world's simulated detections, and
 their embedding as the object branch reads them."""
 
 import numpy as np
 import pytest
 
-from zsar.objects import (VideoObjects, embed_objects, read_objects, read_video_objects, simulate_detections,
+from zsar.semantics.objects import (VideoObjects, embed_objects, read_objects, read_video_objects, simulate_detections,
                           write_objects, write_video_objects)
 
 

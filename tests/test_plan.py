@@ -1,4 +1,4 @@
-"""The DAG's plan (zsar/workflow.py) as units: what each rule reads, what reruns it, what is refused.
+"""The DAG's plan (zsar/pipeline/plan.py) as units: what each rule reads, what reruns it, what is refused.
 
 No Snakemake run here: a Plan is built on a config in memory, filled in by the schema as the
 Snakefile does, and asked directly. What only Snakemake shows (reruns on disk, clean stops on the
@@ -14,7 +14,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import REPO, tiny_config
-from zsar.workflow import Plan, PlanError
+from zsar.pipeline.plan import Plan, PlanError
 
 
 def plan_of(config: dict | None = None, sampling: dict | None = None, **overrides) -> Plan:

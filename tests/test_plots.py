@@ -1,14 +1,14 @@
-"""What the report's figures and tables are computed from (zsar/plots.py, zsar/published.py)."""
+"""What the report's figures and tables are computed from (zsar/report/plots.py, zsar/report/published.py)."""
 
 import h5py
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from zsar import plots
-from zsar.prototypes import read_composed_from
-from zsar.published import matching
-from zsar.scoring import read_confusions
+from zsar.report import plots
+from zsar.zeroshot.prototypes import read_composed_from
+from zsar.report.published import matching
+from zsar.zeroshot.scoring import read_confusions
 
 
 def summary(method, target, protocol, path="e2e", top1=50.0):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from zsar.io import write_json
-from zsar.prototypes import compose, constraint_masks, solve_assignment
-from zsar.splits import SplitsError, expected_unseen, make_splits, read_splits
+from zsar.zeroshot.prototypes import compose, constraint_masks, solve_assignment
+from zsar.zeroshot.splits import SplitsError, expected_unseen, make_splits, read_splits
 
 
 def brute_force(S, allowed, d):
@@ -151,7 +151,7 @@ def test_table_8_variants_apply_their_constraints():
 
 
 def test_cross_validation_scores_every_grid_point_on_held_out_seen_classes_and_picks_the_best():
-    from zsar.prototypes import select_composition
+    from zsar.zeroshot.prototypes import select_composition
 
     # A held-out mix is best rebuilt from the two or three classes that share its bases, not from one.
     vectors, embeddings, labels = mixed_classes()
@@ -170,7 +170,7 @@ def test_cross_validation_scores_every_grid_point_on_held_out_seen_classes_and_p
 def test_seen_videos_are_those_of_kept_classes_and_at_most_n_per_class_and_split():
     import pandas as pd
 
-    from zsar.prototypes import select_seen_videos
+    from zsar.zeroshot.prototypes import select_seen_videos
 
     rows = [(f"{label}_{split}_{k:02d}", label, split, "clips/x/0.h5")
             for label in ("kept a", "kept b", "removed") for split in ("train", "val", "test") for k in range(7)]
@@ -199,7 +199,7 @@ def grid_rows(points):
 
 
 def test_one_se_rule_picks_the_most_conservative_point_among_near_ties_whatever_the_grid_order():
-    from zsar.prototypes import choose_best, choose_one_se
+    from zsar.zeroshot.prototypes import choose_best, choose_one_se
 
     rows = grid_rows([(0.5, 5, 5, 0.80, 0.02),   # best mean; within one SE: >= 0.78
                       (0.5, 1, 5, 0.79, 0.03),   # smallest K, but d = 5
@@ -217,7 +217,7 @@ def test_one_se_rule_picks_the_most_conservative_point_among_near_ties_whatever_
 
 
 def test_one_se_rule_picks_the_best_point_when_it_is_clearly_ahead():
-    from zsar.prototypes import choose_one_se
+    from zsar.zeroshot.prototypes import choose_one_se
 
     rows = grid_rows([(0.9, 1, 1, 0.60, 0.01), (0.3, 10, 5, 0.90, 0.01), (0.5, 3, 3, 0.85, 0.03)])
     chosen = choose_one_se(rows)
@@ -225,7 +225,7 @@ def test_one_se_rule_picks_the_best_point_when_it_is_clearly_ahead():
 
 
 def test_held_out_size_follows_the_unseen_count_keeps_half_the_seen_classes_and_holds_out_two():
-    from zsar.prototypes import held_out_size
+    from zsar.zeroshot.prototypes import held_out_size
 
     assert held_out_size(28, 10) == 10   # 0/50 of 20 target classes
     assert held_out_size(28, 20) == 14   # 0/100: capped, 14 of 28 stay in
@@ -237,7 +237,7 @@ def test_held_out_size_follows_the_unseen_count_keeps_half_the_seen_classes_and_
 
 
 def test_repeated_rounds_are_seeded_fresh_draws():
-    from zsar.prototypes import random_rounds
+    from zsar.zeroshot.prototypes import random_rounds
 
     rounds = random_rounds(28, 10, 20, seed=0)
     assert len(rounds) == 20 and all(len(r) == 10 == len(set(r.tolist())) for r in rounds)
@@ -265,7 +265,7 @@ def test_selection_takes_seen_data_and_an_unseen_count_only_and_records_its_rule
     import inspect
     import json
 
-    from zsar.prototypes import held_out_size, select_composition
+    from zsar.zeroshot.prototypes import held_out_size, select_composition
 
     assert list(inspect.signature(select_composition).parameters) == [
         "seen_prototypes_", "seen_vectors", "embeddings", "labels", "grid", "n_unseen", "rule", "repeats", "folds",

@@ -35,7 +35,7 @@ def workflow_copy_with_a_workdir(tmp_path):
 
 
 def test_a_stage_reruns_when_the_code_it_runs_changed_and_only_then(tiny_run, tmp_path):
-    """Code is tracked by content (zsar/codebase.py): a script and the zsar modules it imports,
+    """Code is tracked by content (zsar/pipeline/codebase.py): a script and the zsar modules it imports,
     docstrings and comments left out; `snakemake -n` names the module that changed."""
     work = tmp_path / "work"
     shutil.copytree(tiny_run, work, symlinks=True)  # the finished run, times and metadata kept
@@ -46,8 +46,9 @@ def test_a_stage_reruns_when_the_code_it_runs_changed_and_only_then(tiny_run, tm
         result = snakemake(work, "-n", command=command, python_path=project)
         return planned_jobs(result), result.stdout + result.stderr
 
-    assert dry()[0] == {}  # a fresh clone's newer scripts rerun nothing
-    scoring = project / "zsar/scoring.py"
+    jobs, text = dry()
+    assert jobs == {}, text[text.find("reason"):][:1500]  # a fresh clone's newer scripts rerun nothing
+    scoring = project / "zsar/zeroshot/scoring.py"
     original = scoring.read_text()
     assert '    """Skewness of the 1-occurrence distribution' in original
     scoring.write_text(original.replace('"""Skewness of the 1-occurrence distribution',
@@ -56,7 +57,7 @@ def test_a_stage_reruns_when_the_code_it_runs_changed_and_only_then(tiny_run, tm
     scoring.write_text(original.replace("def hubness_skew(scores: np.ndarray) -> float:",
                                         "def hubness_skew(scores: np.ndarray) -> float:\n    scores = scores + 0"))
     jobs, text = dry()
-    assert jobs["score_splits"] == 6 and "zsar/scoring.py" in text.split("reason:", 1)[1].splitlines()[0]
+    assert jobs["score_splits"] == 6 and "zsar/zeroshot/scoring.py" in text.split("reason:", 1)[1].splitlines()[0]
     assert not {"train_model", "extract_embeddings", "extract_seen", "seen_prototypes", "compose_prototypes",
                 "select_composition", "make_splits"} & set(jobs)
     scoring.write_text(original)

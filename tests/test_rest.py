@@ -123,7 +123,7 @@ def test_a_recurrent_temporal_model_needs_separate_encoders():
 
 
 def test_an_r2plus1d_frame_encoder_gives_one_token_per_remaining_time_step():
-    from zsar.models import R2Plus1D
+    from zsar.models.backbones import R2Plus1D
 
     model = tiny(backbone="r2plus1d")
     assert isinstance(model.frames, R2Plus1D) and model.frames.out_dim == 8 * 8

@@ -1,12 +1,12 @@
-"""The expensive stages' last good outputs (zsar/reuse.py): kept beside them, taken back by a job with
+"""The expensive stages' last good outputs (zsar/pipeline/reuse.py): kept beside them, taken back by a job with
 the same key, never replaced by a job that did not finish."""
 
 import os
 
 import pytest
 
-from zsar import reuse
-from zsar.reuse import Kept, file_identity, job_key
+from zsar.pipeline import reuse
+from zsar.pipeline.reuse import Kept, file_identity, job_key
 
 
 def write(path, text):

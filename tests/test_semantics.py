@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from zsar.manifest import ManifestError, class_names, load_manifest
-from zsar.scoring import ProtocolError, check_unseen
-from zsar.semantics import (ClassEmbedding, OutOfVocabularyError, class_words, embed_classes, filter_overlap,
+from zsar.data.manifest import ManifestError, class_names, load_manifest
+from zsar.zeroshot.scoring import ProtocolError, check_unseen
+from zsar.semantics.embedding import (ClassEmbedding, OutOfVocabularyError, class_words, embed_classes, filter_overlap,
                             load_sentence_model, load_word_vectors, normalise_name, verb_forms)
 
 BENCHMARKS = ("ucf101", "hmdb51", "activitynet", "kinetics400", "kinetics600", "kinetics700", "kineticszsar")

@@ -1,5 +1,5 @@
 """Ablation studies (issue 17): the study table, per-run training seeds, and a study world built in
-its own working directory (rules/studies.smk, zsar/studies.py, studies/*.yaml)."""
+its own working directory (rules/studies.smk, zsar/report/studies.py, studies/*.yaml)."""
 
 import json
 import math
@@ -13,7 +13,7 @@ import yaml
 
 from conftest import REPO, snakemake, tiny_config, write_config
 from test_workflow import planned_jobs
-from zsar.studies import StudyError, study_table
+from zsar.report.studies import StudyError, study_table
 
 CLASSES = [["a", "b"], ["c", "d"], ["a", "c"]]
 

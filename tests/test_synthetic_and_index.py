@@ -1,10 +1,10 @@
 import numpy as np
 
-from zsar.cache import cached_videos
-from zsar.clips import decode_shard
-from zsar.index import index_videos
-from zsar.layouts import read_annotations_csv
-from zsar.synthetic import MOTIONS, OBJECTS, render_dataset, render_frames
+from zsar.data.cache import cached_videos
+from zsar.data.clips import decode_shard
+from zsar.data.index import index_videos
+from zsar.data.layouts import read_annotations_csv
+from zsar.data.synthetic import MOTIONS, OBJECTS, render_dataset, render_frames
 
 MANIFEST = {"id": "mini", "classes": [{"name": "ball falling", "object": "ball", "motion": "falling"},
                                       {"name": "box spinning", "object": "box", "motion": "spinning"}]}
@@ -57,7 +57,7 @@ def test_index_reports_a_truncated_video_and_decoding_goes_on(tmp_path):
 
 
 def test_a_class_of_two_motions_shows_them_in_turn():
-    from zsar.synthetic import motion_path, trajectory
+    from zsar.data.synthetic import motion_path, trajectory
 
     path = motion_path(["falling", "spinning"], 24, np.random.default_rng(0))
     assert all(len(v) == 24 for v in path.values())

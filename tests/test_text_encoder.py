@@ -1,12 +1,12 @@
-"""The text encoder's top layers rebuilt in plain torch (zsar.text_encoder, JigsawNet's model.text_layers)."""
+"""The text encoder's top layers rebuilt in plain torch (zsar.semantics.text_encoder, JigsawNet's model.text_layers)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from zsar.semantics import embed_phrases, load_sentence_model
-from zsar.text_encoder import EncoderTop, cut_encoder, mean_pooled, read_phrase_states, write_phrase_states
+from zsar.semantics.embedding import embed_phrases, load_sentence_model
+from zsar.semantics.text_encoder import EncoderTop, cut_encoder, mean_pooled, read_phrase_states, write_phrase_states
 
 SPEC = {"kind": "minilm"}
 # Of several lengths, so that padding and its mask matter; one phrase twice (two classes share it).

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 import torch
 
-from zsar.cache import cached_videos
-from zsar.clips import decode_shard
-from zsar.index import index_videos
-from zsar.layouts import read_annotations_csv
-from zsar.synthetic import render_dataset
+from zsar.data.cache import cached_videos
+from zsar.data.clips import decode_shard
+from zsar.data.index import index_videos
+from zsar.data.layouts import read_annotations_csv
+from zsar.data.synthetic import render_dataset
 
 CLASSES = [("ball falling", "ball", "falling"), ("box spinning", "box", "spinning"), ("ring growing", "ring", "growing")]
-RUNNER = "import pickle, sys; from zsar.training import train; train(**pickle.load(open(sys.argv[1], 'rb')))"
+RUNNER = "import pickle, sys; from zsar.models.training import train; train(**pickle.load(open(sys.argv[1], 'rb')))"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos
 
 
 def test_a_checkpoint_from_other_settings_is_not_resumed(videos, tmp_path):
-    from zsar.training import train
+    from zsar.models.training import train
 
     messages = []
     train(**arguments(videos, tmp_path, epochs=1) | {"log": messages.append})
@@ -108,8 +108,8 @@ def test_a_checkpoint_from_other_settings_is_not_resumed(videos, tmp_path):
 
 
 def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_epoch(videos, tmp_path):
-    from zsar.extract import load_model
-    from zsar.training import train
+    from zsar.models.extract import load_model
+    from zsar.models.training import train
 
     train(**arguments(videos, tmp_path, "rest") | {"log": lambda m: None})
     history = pd.read_csv(tmp_path / "history.csv")
@@ -128,9 +128,9 @@ def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_e
 def test_rest_ablation_switches_train_validate_and_reload(videos, tmp_path, monkeypatch):
     """Separate encoders with a GRU, an R(2+1)D frame encoder and the masked token loss alone: joint
     epochs validate through the masked token head, and the model reloads with its switches."""
-    from zsar.extract import load_model
+    from zsar.models.extract import load_model
     from zsar.methods.rest.model import ResT
-    from zsar.training import train
+    from zsar.models.training import train
 
     calls = []
     word_scores = ResT.word_scores
@@ -148,7 +148,7 @@ def test_rest_ablation_switches_train_validate_and_reload(videos, tmp_path, monk
 def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(videos, tmp_path):
     """gloo, 2 processes: each epoch covers every training video once between them, and a second
     run with the same seed gives the same weights."""
-    from zsar.training import train
+    from zsar.models.training import train
 
     n_train = int((videos["split"] == "train").sum())
     assert n_train % 2 == 0  # so DistributedSampler pads nothing
@@ -165,8 +165,8 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
 
 
 def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
-    from zsar.extract import embed_videos
-    from zsar.features import merge_features, read_features, write_features
+    from zsar.models.extract import embed_videos
+    from zsar.zeroshot.features import merge_features, read_features, write_features
     from zsar.methods.e2e.model import create_e2e_model
 
     torch.manual_seed(0)
@@ -186,8 +186,8 @@ def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
 
 
 def test_jigsaw_fills_its_memory_and_its_model_embeds_segments_and_projects_phrases(videos, tmp_path):
-    from zsar.extract import load_model, project_phrases
-    from zsar.training import train
+    from zsar.models.extract import load_model, project_phrases
+    from zsar.models.training import train
 
     train(**arguments(videos, tmp_path, "jigsaw", epochs=2) | {"log": lambda m: None})
     saved = torch.load(tmp_path / "model.pt", weights_only=True)
@@ -205,11 +205,11 @@ def test_jigsaw_fills_its_memory_and_its_model_embeds_segments_and_projects_phra
 def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos, tmp_path):
     """model.text_layers: the top layer starts as the pretrained one and trains; model.objects: the
     videos' object vectors go through the loader, validation and extraction."""
-    from zsar.extract import embed_videos, load_model, project_phrases
-    from zsar.objects import VideoObjects
-    from zsar.semantics import embed_phrases, load_sentence_model
-    from zsar.text_encoder import cut_encoder, hf_to_top
-    from zsar.training import train
+    from zsar.models.extract import embed_videos, load_model, project_phrases
+    from zsar.semantics.objects import VideoObjects
+    from zsar.semantics.embedding import embed_phrases, load_sentence_model
+    from zsar.semantics.text_encoder import cut_encoder, hf_to_top
+    from zsar.models.training import train
 
     encoder = load_sentence_model()
     cut = cut_encoder(PHRASES["phrase"], {"kind": "minilm"}, 1, encoder)
@@ -242,8 +242,8 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
 
 
 def test_objects_of_other_videos_than_the_training_ones_are_an_error(videos, tmp_path):
-    from zsar.objects import VideoObjects
-    from zsar.training import train
+    from zsar.semantics.objects import VideoObjects
+    from zsar.models.training import train
 
     objects = VideoObjects(["ball"], np.ones((1, 16), np.float32), ["x1"], np.array([0, 1]), np.array([0]))
     args = arguments(videos, tmp_path, "jigsaw", epochs=1)
@@ -261,7 +261,7 @@ def test_history_records_the_training_top1_of_every_phase(videos, tmp_path, meth
     """The per-epoch training top-1 (ResT: of the warm-up's frame classifier, then of its classifier)
     is recorded in every phase and rises over the kept phase on these three easy classes; a ResT on
     the masked token loss alone leaves it empty."""
-    from zsar.training import train
+    from zsar.models.training import train
 
     train(**arguments(videos, tmp_path, method) | {"log": lambda m: None})
     history = pd.read_csv(tmp_path / "history.csv")

@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.cache import cached_videos, failed_videos
+from zsar.data.cache import cached_videos, failed_videos
 from zsar.io import atomic_output, read_parquet
 
 index = read_parquet(snakemake.input.index)

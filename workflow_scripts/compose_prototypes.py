@@ -6,9 +6,9 @@ import numpy as np
 
 from zsar.io import read_json
 from zsar.progress import Progress
-from zsar.prototypes import VARIANTS, compose, read_seen_prototypes, write_composition
-from zsar.semantics import read_class_embedding
-from zsar.splits import SplitsError, read_splits
+from zsar.zeroshot.prototypes import VARIANTS, compose, read_seen_prototypes, write_composition
+from zsar.semantics.embedding import read_class_embedding
+from zsar.zeroshot.splits import SplitsError, read_splits
 
 seen_classes, seen = read_seen_prototypes(snakemake.input.seen)
 seen_vectors = read_class_embedding(snakemake.input.seen_vectors).vectors_of(seen_classes)

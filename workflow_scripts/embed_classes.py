@@ -2,8 +2,8 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.manifest import load_manifest, workflow_manifests
-from zsar.semantics import embed_classes, write_class_embedding
+from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.semantics.embedding import embed_classes, write_class_embedding
 
 spec = snakemake.params.embedding
 # The data root: where a classes_file lies (data_manifest/templates/custom.yaml).

@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.objects import embed_objects, read_objects, write_video_objects
+from zsar.semantics.objects import embed_objects, read_objects, write_video_objects
 
 try:
     embedded, report = embed_objects(read_objects(snakemake.input.objects), snakemake.params.embedding,

@@ -2,8 +2,8 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.atomic import read_atomic_actions
-from zsar.semantics import embed_phrases, write_phrase_embeddings
+from zsar.semantics.atomic import read_atomic_actions
+from zsar.semantics.embedding import embed_phrases, write_phrase_embeddings
 
 spec = snakemake.params.embedding
 table = read_atomic_actions(snakemake.input[0])

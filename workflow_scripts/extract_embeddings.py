@@ -2,11 +2,11 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.cache import cached_videos
-from zsar.extract import embed_with
-from zsar.features import file_sha256, write_features
-from zsar.objects import read_video_objects
-from zsar.reuse import Kept
+from zsar.data.cache import cached_videos
+from zsar.models.extract import embed_with
+from zsar.zeroshot.features import file_sha256, write_features
+from zsar.semantics.objects import read_video_objects
+from zsar.pipeline.reuse import Kept
 
 last_good = Kept.of(snakemake)
 if last_good.restore():

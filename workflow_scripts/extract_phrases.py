@@ -4,14 +4,14 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from zsar.extract import project_phrases
-from zsar.features import file_sha256
-from zsar.semantics import read_phrase_embeddings, write_phrase_embeddings
+from zsar.models.extract import project_phrases
+from zsar.zeroshot.features import file_sha256
+from zsar.semantics.embedding import read_phrase_embeddings, write_phrase_embeddings
 
 phrases = read_phrase_embeddings(snakemake.input.phrases)
 states = None
 if "phrase_states" in snakemake.input.keys():  # the model trained its text encoder's last layers
-    from zsar.text_encoder import read_phrase_states
+    from zsar.semantics.text_encoder import read_phrase_states
 
     states = read_phrase_states(snakemake.input.phrase_states, phrases)
 projected = project_phrases(snakemake.input.model, phrases["embeddings"], states)

@@ -2,13 +2,13 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.extract import embed_with
-from zsar.features import file_sha256, write_features
+from zsar.models.extract import embed_with
+from zsar.zeroshot.features import file_sha256, write_features
 from zsar.io import read_parquet
-from zsar.objects import read_video_objects
-from zsar.prototypes import select_seen_videos
-from zsar.reuse import Kept
-from zsar.semantics import kept_classes
+from zsar.semantics.objects import read_video_objects
+from zsar.zeroshot.prototypes import select_seen_videos
+from zsar.pipeline.reuse import Kept
+from zsar.semantics.embedding import kept_classes
 
 last_good = Kept.of(snakemake)
 if last_good.restore():

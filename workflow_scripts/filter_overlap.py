@@ -3,7 +3,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.io import atomic_output
-from zsar.semantics import check_enough_kept, filter_overlap, read_class_embedding
+from zsar.semantics.embedding import check_enough_kept, filter_overlap, read_class_embedding
 
 targets = {name: read_class_embedding(path) for name, path in zip(snakemake.params.targets, snakemake.input.targets)}
 table = filter_overlap(read_class_embedding(snakemake.input.source), targets, snakemake.params.tau)

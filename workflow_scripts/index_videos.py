@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.index import index_videos
+from zsar.data.index import index_videos
 from zsar.io import atomic_output, read_parquet
 from zsar.progress import Progress
 

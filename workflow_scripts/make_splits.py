@@ -2,8 +2,8 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.manifest import load_manifest, workflow_manifests
-from zsar.splits import protocol_splits, write_splits
+from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.zeroshot.splits import protocol_splits, write_splits
 
 target, seen, unseen = snakemake.wildcards.target, int(snakemake.wildcards.seen), int(snakemake.wildcards.unseen)
 # The DAG allows only configured protocols (rules/common.smk check_protocol).

@@ -2,8 +2,8 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.atomic import read_atomic_actions
-from zsar.text_encoder import cut_encoder, write_phrase_states
+from zsar.semantics.atomic import read_atomic_actions
+from zsar.semantics.text_encoder import cut_encoder, write_phrase_states
 
 spec = snakemake.params.embedding
 table = read_atomic_actions(snakemake.input[0])

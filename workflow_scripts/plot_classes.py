@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.report import draw_classes
+from zsar.report.figures import draw_classes
 
 wc, i, out = snakemake.wildcards, snakemake.input, snakemake.output
 draw_classes(i.result, i.confusion, i.overlap, i.source_vectors, i.target_vectors,

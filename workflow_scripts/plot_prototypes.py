@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.report import draw_prototypes
+from zsar.report.figures import draw_prototypes
 
 wc, i, out = snakemake.wildcards, snakemake.input, snakemake.output
 draw_prototypes(i.result, i.confusion, i.features, i.prototypes, where=f"{wc.run} on {wc.target} {wc.seen}/{wc.unseen}",

@@ -3,8 +3,8 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.manifest import load_manifest, workflow_manifests
-from zsar.synthetic import render_dataset
+from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.data.synthetic import render_dataset
 
 dataset = snakemake.wildcards.dataset
 manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir))

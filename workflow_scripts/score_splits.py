@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.evaluation import ProtocolError, SplitsError, StaleInput, score_splits
+from zsar.zeroshot.evaluation import ProtocolError, SplitsError, StaleInput, score_splits
 
 try:
     score_splits(dict(snakemake.input.items()), snakemake.output.json, snakemake.output.confusion,

@@ -4,9 +4,9 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from zsar.manifest import load_manifest, workflow_manifests
-from zsar.objects import simulate_detections, write_objects
-from zsar.synthetic import OBJECTS
+from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.semantics.objects import simulate_detections, write_objects
+from zsar.data.synthetic import OBJECTS
 
 dataset = snakemake.wildcards.dataset
 manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir))

@@ -1,11 +1,11 @@
-"""results/studies/{study}.csv and .md (study_table): see zsar/studies.py."""
+"""results/studies/{study}.csv and .md (study_table): see zsar/report/studies.py."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.io import atomic_output
-from zsar.studies import StudyError, load_results, markdown, row_runs, study_table
+from zsar.report.studies import StudyError, load_results, markdown, row_runs, study_table
 
 study = snakemake.params.study
 paths = {(run, target): f"results/{run}/{target}.json"

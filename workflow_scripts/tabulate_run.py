@@ -4,6 +4,6 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.summary import write_run_table
+from zsar.report.summary import write_run_table
 
 write_run_table(list(snakemake.input), snakemake.output[0])

@@ -3,10 +3,10 @@ import sys
 
 
 from zsar.io import read_parquet
-from zsar.objects import read_video_objects
-from zsar.reuse import Kept
-from zsar.semantics import kept_classes, read_class_embedding, read_phrase_embeddings
-from zsar.training import train
+from zsar.semantics.objects import read_video_objects
+from zsar.pipeline.reuse import Kept
+from zsar.semantics.embedding import kept_classes, read_class_embedding, read_phrase_embeddings
+from zsar.models.training import train
 
 
 def main():
@@ -25,7 +25,7 @@ def main():
     if "phrases" in snakemake.input.keys():
         semantics["class_phrases"] = read_phrase_embeddings(snakemake.input.phrases)
     if "phrase_states" in snakemake.input.keys():  # the text encoder's last layers train too
-        from zsar.text_encoder import read_phrase_states
+        from zsar.semantics.text_encoder import read_phrase_states
 
         states = read_phrase_states(snakemake.input.phrase_states, semantics["class_phrases"])
         semantics["class_phrases"].update(states=states["states"], mask=states["mask"], text_top=states["config"],

@@ -1,7 +1,7 @@
 """What a method is to the rest of zsar: its torch-free spec (the DAG reads it when it parses).
 
 A method is a package zsar/methods/<name>/: its `__init__.py` defines SPEC, a `Method` (no torch),
-and its `model.py` the model and a `Training` class for the shared loop (zsar/training.py) plus
+and its `model.py` the model and a `Training` class for the shared loop (zsar/models/training.py) plus
 `from_checkpoint`. The spec says what the method needs from the semantic stages and per video,
 how its videos are scored, how it samples clips, and its papers' model and training settings;
 generic code asks the spec and names no method.
@@ -54,7 +54,7 @@ class Method:
     # Clip sampling presets named after the papers' settings; `sampling_preset` picks a run's default.
     sampling_presets: dict
     default_sampling: str
-    # The score paths (zsar.scoring.PATHS) of the method's own scorer, the first present in a result being
+    # The score paths (zsar.zeroshot.scoring.PATHS) of the method's own scorer, the first present in a result being
     # the path its paper reports; a method without one (ResT) is judged by its composed prototypes.
     paths: tuple = ()
     # Model presets by name (model.preset): the papers' sizes and a tiny one; a run's keys override them.
@@ -77,7 +77,7 @@ class Method:
     check: Callable[[dict, dict], None] = _accept
     # class_files(model, dataset) / video_files(model, dataset) -> {input name: path}: the files the
     # method reads besides the class-name vectors and the clips, per dataset's classes (the class
-    # side) and per dataset's videos, so that the DAG's plan (zsar/workflow.py) names no method's inputs.
+    # side) and per dataset's videos, so that the DAG's plan (zsar/pipeline/plan.py) names no method's inputs.
     class_files: Callable[[dict, str], dict] = _no_files
     video_files: Callable[[dict, str], dict] = _no_files
     # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of

@@ -1,10 +1,10 @@
-"""The toy method's model and its pieces for zsar's shared training loop (zsar/training.py)."""
+"""The toy method's model and its pieces for zsar's shared training loop (zsar/models/training.py)."""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zsar.training import Phase, count_correct, validation_embeddings
+from zsar.models.training import Phase, count_correct, validation_embeddings
 
 
 class LinearProbe(nn.Module):

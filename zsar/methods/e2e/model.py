@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zsar.models import create_c3d, create_r2plus1d
-from zsar.training import Phase, count_correct, validation_embeddings
+from zsar.models.backbones import create_c3d, create_r2plus1d
+from zsar.models.training import Phase, count_correct, validation_embeddings
 
 
 class E2EModel(nn.Module):
@@ -63,7 +63,7 @@ class _Loss(nn.Module):
 
 
 class Training:
-    """The pieces of E2E's training for the shared loop (zsar/training.py)."""
+    """The pieces of E2E's training for the shared loop (zsar/models/training.py)."""
 
     def __init__(self, class_names, semantics, model_cfg, train_cfg):
         self.classes = class_names

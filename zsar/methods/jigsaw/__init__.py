@@ -39,7 +39,7 @@ def object_files(model: dict, dataset: str) -> dict:
 
 
 def check_text_encoder(model: dict, embeddings: dict) -> None:
-    from zsar.semantics import SENTENCE_KINDS
+    from zsar.semantics.embedding import SENTENCE_KINDS
 
     sentence = [name for name, spec in embeddings.items()
                 if spec["kind"] in SENTENCE_KINDS and spec.get("augment", "none") == "none"]
@@ -70,7 +70,7 @@ SPEC = Method(
     # preset: PRESETS above (r2plus1d18/tiny); widths, layers, d, heads and segments override it.
     # ge: Group Excitation (off: Table 6's ablation); alignment: group (Eq. 3-4) or one_to_one
     # (Table 3's ablation); text_encoder: the embedding (a sentence kind) of the phrases; objects: the
-    # object branch, from the object names per video of objects.files (zsar/objects.py); text_layers:
+    # object branch, from the object names per video of objects.files (zsar/semantics/objects.py); text_layers:
     # how many top layers of the text encoder train with the model (0: frozen).
     model_defaults={"preset": "r2plus1d18", "dropout": 0.1, "ge": True, "alignment": "group",
                     "text_encoder": "minilm", "objects": False, "text_layers": 0},

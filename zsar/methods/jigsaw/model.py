@@ -25,7 +25,7 @@ forward: the memory follows rank 0's segments (a rank's own updates last until t
 
 Objects (`objects=True`, off by default): the paper's third input, the objects a detector (BiT)
 tags in the video. Here each video comes with an object vector (the unit mean of the sentence
-embeddings of its object names, zsar.objects) and whether it has any. A Linear maps it to d, and
+embeddings of its object names, zsar.semantics.objects) and whether it has any. A Linear maps it to d, and
 it joins the segments as one more token of Group Excitation (a video without objects masks it out
 of the attention). The object feature o is scored like a segment of its own, object(c) = the
 alignment of [o] with the class's phrases (0 without objects), and
@@ -34,7 +34,7 @@ object scores (the latter over videos with objects) to the one on the segment sc
 
 `embed(clips)` returns the concatenated unit segment features (B, m*d), and the object feature
 after them with objects ((B, (m+1)*d), zero without objects), which a generic extraction stage
-averages over test clips; scoring reshapes them (zsar.scoring.alignment_scores scores them
+averages over test clips; scoring reshapes them (zsar.zeroshot.scoring.alignment_scores scores them
 without torch).
 """
 
@@ -46,10 +46,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsar.methods.jigsaw import PRESETS
-from zsar.models import create_r2plus1d
-from zsar.text_encoder import EncoderTop, hf_to_top, top_config
-from zsar.scoring import alignment_scores
-from zsar.training import Phase, count_correct, validation_embeddings
+from zsar.models.backbones import create_r2plus1d
+from zsar.semantics.text_encoder import EncoderTop, hf_to_top, top_config
+from zsar.zeroshot.scoring import alignment_scores
+from zsar.models.training import Phase, count_correct, validation_embeddings
 
 
 ALIGNMENTS = ("group", "one_to_one")
@@ -363,9 +363,9 @@ def training_phrases(class_names: list[str], phrases: dict) -> dict:
     """The phrases of the training classes, as the loss takes them: embeddings (P, text_dim), the class
     index of each phrase, and its atomic id renumbered 0..n_atomic-1 over these classes.
 
-    `phrases` is the semantic stage's {"class", "phrase", "atomic_id", "embeddings"} (zsar.atomic), one
+    `phrases` is the semantic stage's {"class", "phrase", "atomic_id", "embeddings"} (zsar.semantics.atomic), one
     row per (class, phrase); every class needs at least one phrase. With "states" and "mask" (the
-    phrases' hidden states below the text layers a run trains, zsar.text_encoder), also those of the
+    phrases' hidden states below the text layers a run trains, zsar.semantics.text_encoder), also those of the
     distinct phrases ("states", "mask") and the distinct phrase of each row ("state_rows").
     """
     index = {name: k for k, name in enumerate(class_names)}
@@ -395,7 +395,7 @@ def phrase_input(phrases: dict, device, text_layers: bool):
 
 
 class Training:
-    """The pieces of JigsawNet's training for the shared loop (zsar/training.py).
+    """The pieces of JigsawNet's training for the shared loop (zsar/models/training.py).
 
     One phase, all of it trainable; SGD with momentum as the paper (or Adam, for training from
     scratch), tenfold decays at `lr_milestones`. With `model.text_layers`, the text encoder's top
@@ -409,7 +409,7 @@ class Training:
         given = semantics["class_phrases"]
         self.text_layers = model_cfg.get("text_layers", 0)
         if self.text_layers and "states" not in given:
-            raise ValueError("model.text_layers needs the phrases' hidden states (zsar.text_encoder.cut_encoder)")
+            raise ValueError("model.text_layers needs the phrases' hidden states (zsar.semantics.text_encoder.cut_encoder)")
         self.phrases = training_phrases(class_names, given)
         self.text_top = None
         if self.text_layers:

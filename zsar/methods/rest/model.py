@@ -15,7 +15,7 @@ on its mean frame feature (SGD, momentum 0.9, lr 0.01, wd 1e-4); joint training 
 whole cross-modal model on CE + 0.5 x masked token loss (AdamW, lr 1.5e-4, wd 0.05). Each phase
 has its own cosine schedule, stepped every epoch; only joint-training epochs may be kept.
 Validation labels a video by the warm-up's frame classifier, then by ResT's classifier. At test
-time videos are scored by prototypes composed from seen ones (zsar/prototypes.py).
+time videos are scored by prototypes composed from seen ones (zsar/zeroshot/prototypes.py).
 
 Switches for the paper's ablations (config keys; the defaults are the paper's model):
 - model.attention: single (above) or cross: a video encoder over [CLS, frames] and a text decoder
@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsar.methods.rest import PRESETS, check_rest
-from zsar.models import create_r2plus1d
-from zsar.training import Phase, count_correct, validation_embeddings
+from zsar.models.backbones import create_r2plus1d
+from zsar.models.training import Phase, count_correct, validation_embeddings
 
 # (block, layers per stage) of the ResNets of He et al. 2016
 RESNETS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 101: ("bottleneck", (3, 4, 23, 3))}
@@ -352,7 +352,7 @@ class _Loss(nn.Module):
 
 
 class Training:
-    """The pieces of ResT's training for the shared loop (zsar/training.py)."""
+    """The pieces of ResT's training for the shared loop (zsar/models/training.py)."""
 
     def __init__(self, class_names, semantics, model_cfg, train_cfg):
         self.vocabulary, word_ids = class_word_ids(semantics["class_tokens"])

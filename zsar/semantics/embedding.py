@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zsar.metrics import unit
+from zsar.zeroshot.metrics import unit
 
 NAME_STYLES = ("plain", "camelcase", "kinetics")
 WORD_KINDS = ("glove-kumo", "word2vec")
@@ -199,7 +199,7 @@ def embed_classes(manifest: dict, spec: dict, model=None) -> ClassEmbedding:
 
     `model` is a loaded KeyedVectors or SentenceTransformer; it is loaded from the spec if None.
     """
-    from zsar.manifest import class_names
+    from zsar.data.manifest import class_names
 
     names = class_names(manifest)
     kind, augment = spec["kind"], spec.get("augment", "none")

@@ -7,11 +7,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from zsar.clips import TestClips
+from zsar.data.clips import TestClips
 from zsar.io import load_weights
 from zsar.methods import method as method_spec
 from zsar.progress import Progress
-from zsar.sampling import to_model_input
+from zsar.data.sampling import to_model_input
 
 
 @torch.no_grad()
@@ -19,7 +19,7 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
                  batch_size: int = 8, workers: int = 0, per_clip: bool = False, objects=None, log=None):
     """(n_videos, embed_dim) float32: the mean of each video's clip embeddings.
 
-    `objects` (zsar.objects.VideoObjects) gives each video's object vector to a model that takes
+    `objects` (zsar.semantics.objects.VideoObjects) gives each video's object vector to a model that takes
     them (JigsawNet with objects), the same for all its clips.
 
     Runs where the model is; on a GPU in float16 autocast, with `workers` loader processes
@@ -91,7 +91,7 @@ def load_model(path) -> torch.nn.Module:
 def project_phrases(model_path, embeddings: np.ndarray, states: dict | None = None) -> np.ndarray:
     """Sentence embeddings of phrases (P, text_dim) through a trained model's text projection: (P, d)
     unit rows in the space of its video embeddings (methods scored by alignment). A model that trained
-    its text encoder's last layers takes the phrases' `states` instead (zsar.text_encoder's
+    its text encoder's last layers takes the phrases' `states` instead (zsar.semantics.text_encoder's
     read_phrase_states, rows as the embeddings')."""
     model = load_model(model_path)
     if getattr(model, "text_top", None) is not None:

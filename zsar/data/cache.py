@@ -34,7 +34,7 @@ import hdf5plugin  # registers the Blosc filter with HDF5
 import numpy as np
 import pandas as pd
 
-from zsar.features import STRING
+from zsar.zeroshot.features import STRING
 from zsar.io import ArtefactError, open_h5
 
 FORMAT = "zsar-clips"

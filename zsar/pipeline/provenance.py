@@ -7,7 +7,7 @@ from pathlib import Path
 
 import zsar
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def code_version() -> dict[str, str]:

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from zsar.features import STRING
+from zsar.zeroshot.features import STRING
 from zsar.io import atomic_output, open_h5
-from zsar.metrics import unit
+from zsar.zeroshot.metrics import unit
 
 
 def seen_prototypes(labels: list[str], embeddings: np.ndarray, classes: list[str]) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from zsar.io import YAMLFileError, load_yaml
 
-MANIFEST_DIR = Path(__file__).resolve().parent.parent / "data_manifest"
+MANIFEST_DIR = Path(__file__).resolve().parents[2] / "data_manifest"
 # Dataset names appear in file names joined by "_" (semantic/<embedding>/<source>_minus_<t1>_<t2>.tsv)
 # and in the DAG's wildcards (rules/common.smk), so they are lower-case letters and digits.
 DATASET_NAME = re.compile(r"[a-z0-9]+")

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from zsar.io import read_list_tsv
-from zsar.metrics import unit
+from zsar.zeroshot.metrics import unit
 
 COLUMNS = ["video_id", "objects"]
 SEPARATOR = ";"
@@ -125,7 +125,7 @@ def embed_objects(objects: Mapping[str, list[str]], spec: dict, model=None,
     Whether the ids are the dataset's is checked where the videos are known (`coverage`, at
     training): this stage does not read the index, so re-cutting the clip cache leaves it alone.
     """
-    from zsar.semantics import embed_phrases
+    from zsar.semantics.embedding import embed_phrases
 
     if not objects:
         raise ValueError(f"{where}: lists no videos; give at least one line video_id<TAB>objects")

@@ -1,7 +1,7 @@
 """Results as tables, a row per run, target, protocol and path (ResT Table 8 variants included).
 
-    python -m zsar.summary results/*.json                 # print a markdown table
-    python -m zsar.summary --csv out.csv results/*.json   # write the same rows as CSV
+    python -m zsar.report.summary results/*.json                 # print a markdown table
+    python -m zsar.report.summary --csv out.csv results/*.json   # write the same rows as CSV
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 
 from zsar.io import read_json
 from zsar.methods import method as method_spec
-from zsar.scoring import PATHS
+from zsar.zeroshot.scoring import PATHS
 
 COMPOSED = "prototypes"  # every method's composed prototypes (ResT's semantic relatedness transfer)
 

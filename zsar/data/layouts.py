@@ -27,7 +27,7 @@ several; a video with none keeps the first, so that the index reports it as a mi
 
 A dataset of the user's own (layout_kind `csv`) is any folder of videos with one annotations CSV
 (header path,label,split; paths relative to the dataset's folder) and a class list
-(zsar.manifest's `classes_file`). Its reader checks every row against the class list and the
+(zsar.data.manifest's `classes_file`). Its reader checks every row against the class list and the
 split names (SPLITS), and its video id is the path without its extension, with "/" written as
 "__" (a video id names an HDF5 dataset in the clip cache, where "/" would nest groups).
 """
@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from zsar.manifest import class_names
+from zsar.data.manifest import class_names
 
 COLUMNS = ["video_id", "path", "label", "split"]
 WHERE = ["file", "line"]  # which annotation file and line listed the video

@@ -5,7 +5,7 @@ an edit of the library it calls reruns nothing). Here each module the script imp
 through other zsar modules, imports inside functions included, becomes one parameter of the rule:
 its path and a digest of its syntax tree, docstrings left out (comments and layout never reach the
 tree). A stage reruns when that code changed and only then, and `snakemake -n` names the module
-("Params have changed ... before: zsar/scoring.py 1a2b... now: zsar/scoring.py 3c4d...").
+("Params have changed ... before: zsar/zeroshot/scoring.py 1a2b... now: zsar/zeroshot/scoring.py 3c4d...").
 
 A method's package is imported by name at run time, never by a static import: a run's stages take
 the run's method package as a whole (every module in it), and no other method's code.
@@ -20,7 +20,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @functools.cache

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import sys
 
-from zsar.features import read_features
+from zsar.zeroshot.features import read_features
 from zsar.io import read_json, read_parquet, write_json
 from zsar.methods import method as method_spec
-from zsar.prototypes import read_composition, read_seen_prototypes
-from zsar.provenance import code_version
-from zsar.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise, write_confusions
-from zsar.semantics import ClassEmbedding, read_class_embedding
-from zsar.splits import SplitsError, read_splits
+from zsar.zeroshot.prototypes import read_composition, read_seen_prototypes
+from zsar.pipeline.provenance import code_version
+from zsar.zeroshot.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise, write_confusions
+from zsar.semantics.embedding import ClassEmbedding, read_class_embedding
+from zsar.zeroshot.splits import SplitsError, read_splits
 
 __all__ = ["ProtocolError", "SplitsError", "StaleInput", "score_splits"]
 
@@ -28,7 +28,7 @@ def _log(line: str) -> None:
 
 def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: str, tau: float, config: dict,
                  log=_log) -> None:
-    """Score results/{run}/{target}_{protocol}: `inputs` are the paths the plan names (zsar.workflow
+    """Score results/{run}/{target}_{protocol}: `inputs` are the paths the plan names (zsar.pipeline.plan
     score_inputs). Raises ProtocolError when a target class lies within tau of a trained class."""
     vectors = read_class_embedding(inputs["vectors"])
     model = read_json(inputs["model"])  # models/{run}/model.json: the weights are not needed here

@@ -1,5 +1,5 @@
 """From videos to clips: decoding a shard of videos into the cache, and the clip datasets that
-training and extraction read from it (zsar.cache holds the cache format itself).
+training and extraction read from it (zsar.data.cache holds the cache format itself).
 
 Both datasets return uint8 frames already cropped (so that clips of videos of any aspect ratio
 batch together, and only the cropped pixels travel); flipping, scaling and normalising happen on
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zsar import sampling
-from zsar.cache import Shards, ShardWriter
-from zsar.index import decoder_message
+from zsar.data import sampling
+from zsar.data.cache import Shards, ShardWriter
+from zsar.data.index import decoder_message
 from zsar.io import atomic_output
 
 
@@ -83,7 +83,7 @@ def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_si
 
 def _video_inputs(objects, video_id) -> tuple:
     """What a model takes of a video besides its frames: its object vector and whether it has any
-    (zsar.objects.VideoObjects), or nothing."""
+    (zsar.semantics.objects.VideoObjects), or nothing."""
     if objects is None:
         return ()
     import torch

@@ -80,8 +80,8 @@ def listed_videos(manifest: dict, root: Path) -> tuple[pd.DataFrame, pd.Series]:
     keeps its own 220 classes; elsewhere such labels mean the two disagree). A video listed twice
     is a LayoutError naming the files and lines.
     """
-    from zsar.layouts import read_layout
-    from zsar.manifest import class_names
+    from zsar.data.layouts import read_layout
+    from zsar.data.manifest import class_names
 
     listed = read_layout(manifest, root)
     known = listed["label"].isin(class_names(manifest))

@@ -34,12 +34,12 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from zsar.clips import TrainClips
-from zsar.extract import embed_videos
+from zsar.data.clips import TrainClips
+from zsar.models.extract import embed_videos
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
 from zsar.methods import method as method_spec, resolve
 from zsar.progress import Progress
-from zsar.sampling import to_model_input
+from zsar.data.sampling import to_model_input
 
 
 @dataclass
@@ -118,7 +118,7 @@ class Job:
     model_path: object
     history_path: object
     checkpoint_path: object
-    objects: object = None  # zsar.objects.VideoObjects of the source videos, for a model that takes them
+    objects: object = None  # zsar.semantics.objects.VideoObjects of the source videos, for a model that takes them
 
     @cached_property
     def fingerprint(self) -> str:
@@ -137,7 +137,7 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
     `semantics` holds what the method needs of the class side (zsar.methods NEEDS: class_vectors,
     one row per class; class_tokens, the semantic stage's tokens per class), in `class_names`
     order. `model_cfg` and `train_cfg` are completed with the method's defaults (`resolve`).
-    `objects` (zsar.objects.VideoObjects) gives the source videos' object vectors to a model that
+    `objects` (zsar.semantics.objects.VideoObjects) gives the source videos' object vectors to a model that
     takes them (JigsawNet with model.objects); such a model needs them. With
     `checkpoint_path`, a job killed at any point resumes from there; the checkpoint is deleted at
     the end.

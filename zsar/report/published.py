@@ -48,7 +48,7 @@ def published() -> pd.DataFrame:
 
 
 def matching(table: pd.DataFrame) -> pd.DataFrame:
-    """The published rows whose method, target and protocol appear in a summary table (zsar.summary)."""
+    """The published rows whose method, target and protocol appear in a summary table (zsar.report.summary)."""
     keys = set(zip(table["method"], table["target"], table["protocol"]))
     rows = published()
     return rows[[key in keys for key in zip(rows["method"], rows["target"], rows["protocol"])]].reset_index(drop=True)

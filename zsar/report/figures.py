@@ -1,19 +1,19 @@
 """The report's figures and tables (rules/report.smk), one function per rule: each reads a stage's
-artefacts through the library's readers and draws with zsar.plots."""
+artefacts through the library's readers and draws with zsar.report.plots."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from zsar import plots
-from zsar.features import read_features
+from zsar.report import plots
+from zsar.zeroshot.features import read_features
 from zsar.io import read_json, read_parquet
-from zsar.prototypes import read_composed_from, read_composition
-from zsar.published import matching
-from zsar.scoring import read_confusions
-from zsar.semantics import kept_classes, read_class_embedding
-from zsar.summary import summary_table
+from zsar.zeroshot.prototypes import read_composed_from, read_composition
+from zsar.report.published import matching
+from zsar.zeroshot.scoring import read_confusions
+from zsar.semantics.embedding import kept_classes, read_class_embedding
+from zsar.report.summary import summary_table
 
 
 def draw_results(results: list, summary, *, figure, table, summary_page) -> None:

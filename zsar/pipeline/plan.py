@@ -18,11 +18,11 @@ import math
 import os
 import re
 
-from zsar.codebase import closure, package_code, script_code
-from zsar.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
-from zsar.manifest import load_manifest, missing_data_message
+from zsar.pipeline.codebase import closure, package_code, script_code
+from zsar.data.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
+from zsar.data.manifest import load_manifest, missing_data_message
 from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
-from zsar.sampling import resolve_sampling
+from zsar.data.sampling import resolve_sampling
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
 
@@ -84,7 +84,7 @@ class Plan:
 
         A parameter, not an input file: a changed manifest reruns the stage, while the path, which
         changes when the workflow or the results move, plays no part (scripts find the manifests
-        beside themselves, zsar.manifest.workflow_manifests). Class descriptions count only for the
+        beside themselves, zsar.data.manifest.workflow_manifests). Class descriptions count only for the
         stage that reads them (`descriptions`): editing one reparses atomic actions and retrains the
         runs that read them, nothing else.
         """
@@ -110,7 +110,7 @@ class Plan:
         One stat per video: Kinetics-700's 580k take seconds (benchmarks/dag_scale.py). `present`
         says whether the file is there.
         """
-        from zsar.index import file_stamp, listed_videos
+        from zsar.data.index import file_stamp, listed_videos
 
         self.require_data([dataset])
         try:
@@ -138,7 +138,7 @@ class Plan:
 
     @functools.cache
     def _video_stamps(self, dataset: str) -> dict:
-        from zsar.index import assign_shards, shard_stamps
+        from zsar.data.index import assign_shards, shard_stamps
 
         return shard_stamps(assign_shards(self.listing(dataset), self.n_shards(dataset)))
 
@@ -294,7 +294,7 @@ class Plan:
         inputs = {"source": f"semantic/{embedding}/{source}.h5",
                   "targets": [f"semantic/{embedding}/{t}.h5" for t in targets]}
         if all(os.path.isfile(p) for p in [inputs["source"], *inputs["targets"]]):
-            from zsar.semantics import check_enough_kept, filter_overlap, read_class_embedding
+            from zsar.semantics.embedding import check_enough_kept, filter_overlap, read_class_embedding
 
             try:
                 vectors = {t: read_class_embedding(p) for t, p in zip(targets, inputs["targets"])}
@@ -307,7 +307,7 @@ class Plan:
                 raise PlanError(str(error)) from None
         return inputs
 
-    # ---- code: each stage's script and the zsar modules it runs (zsar/codebase.py) ----------------
+    # ---- code: each stage's script and the zsar modules it runs (zsar/pipeline/codebase.py) ----------------
 
     def code(self, script: str) -> dict[str, str]:
         """A scripted rule's code parameters: its script and each zsar module it runs, by digest."""

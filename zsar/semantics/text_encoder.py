@@ -43,7 +43,7 @@ def cut_encoder(phrases: list[str], spec: dict, layers: int, model=None) -> dict
     "weights": {name: array}} for `layers` >= 1 top layers. Raises ValueError when the encoder is not
     a BERT encoder with mean pooling, or has fewer layers.
     """
-    from zsar.semantics import SENTENCE_KINDS, load_sentence_model
+    from zsar.semantics.embedding import SENTENCE_KINDS, load_sentence_model
 
     if spec["kind"] not in SENTENCE_KINDS:
         raise ValueError(f"model.text_layers needs a sentence encoder ({', '.join(SENTENCE_KINDS)}), "

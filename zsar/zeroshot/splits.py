@@ -11,7 +11,7 @@ import re
 import numpy as np
 
 from zsar.io import read_json, write_json
-from zsar.manifest import class_names
+from zsar.data.manifest import class_names
 
 
 def make_splits(classes: list[str], *, unseen_percent: int, count: int, seed: int) -> list[list[str]]:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from zsar.layouts import label_key, video_extensions
+from zsar.data.layouts import label_key, video_extensions
 
 SHOWN = 10  # classes named in the message before "and N more"
 
@@ -28,7 +28,7 @@ def check_data(index: pd.DataFrame, classes: list[str], *, manifest: dict, root:
     Usable: of the videos of `classes` listed in `split` (all splits when None), at least a
     fraction `min_decodable` decode (config key data_gate.min_decodable), and every class has at
     least `min_videos_per_class` decodable videos (data_gate.min_videos_per_class). `index` has
-    the columns of zsar.index.INDEX_COLUMNS.
+    the columns of zsar.data.index.INDEX_COLUMNS.
     """
     rows = index[index["label"].isin(classes)]
     if split is not None:

@@ -20,13 +20,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from zsar.io import atomic_output  # noqa: E402
-from zsar.metrics import unit  # noqa: E402
-from zsar.scoring import PATHS  # noqa: E402
-from zsar.summary import main_path  # noqa: E402
+from zsar.zeroshot.metrics import unit  # noqa: E402
+from zsar.zeroshot.scoring import PATHS  # noqa: E402
+from zsar.report.summary import main_path  # noqa: E402
 
 DPI = 120
 def primary_path(result: dict) -> str:
-    """The path each method is judged by in per-class figures (zsar.summary.main_path)."""
+    """The path each method is judged by in per-class figures (zsar.report.summary.main_path)."""
     return main_path(result["method"], [p for p in PATHS if p in result])
 
 
@@ -73,7 +73,7 @@ def html_table(frame: pd.DataFrame, title: str, path, note: str = "") -> None:
 # ---- results ------------------------------------------------------------------------------------
 
 def results_rows(summary: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """zsar's rows (zsar.summary.summary_table) and the matching published rows, one table."""
+    """zsar's rows (zsar.report.summary.summary_table) and the matching published rows, one table."""
     ours = summary.assign(kind="zsar", source="", model="")[
         ["kind", "method", "run", "target", "protocol", "path", "top1", "top1_std", "top5", "top5_std",
          "hubness_skew", "n_splits"]]
@@ -236,7 +236,7 @@ def per_class_figure(accuracy: pd.Series, title: str, path) -> None:
 
 
 def pooled_confusion(confusions: list[dict], path_name: str) -> tuple[list[str], np.ndarray]:
-    """The confusion counts of one path summed over splits (zsar.scoring.read_confusions), on the
+    """The confusion counts of one path summed over splits (zsar.zeroshot.scoring.read_confusions), on the
     union of the splits' classes."""
     names = sorted({n for s in confusions for n in s["classes"]})
     index = {n: i for i, n in enumerate(names)}
@@ -349,7 +349,7 @@ def hubness_figure(confusions: list[dict], result: dict, title: str, path) -> No
 
 def composition_table(composed_from: list[dict]) -> pd.DataFrame:
     """Which seen classes each unseen prototype is composed from, with their similarity weights
-    (zsar.prototypes.read_composed_from)."""
+    (zsar.zeroshot.prototypes.read_composed_from)."""
     return pd.DataFrame([{"unseen class": row["unseen"],
                           "composed from (similarity)": ", ".join(f"{name} ({s:.2f})" for name, s in row["seen"]),
                           "seen classes": len(row["seen"]), "constraints relaxed": row["relaxed"]}
