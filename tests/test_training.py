@@ -54,7 +54,7 @@ def arguments(videos, out, method="e2e", **train):
         "semantics": {"class_vectors": np.eye(3, 8, dtype=np.float32), "class_tokens": [c[0].split() for c in CLASSES],
                       "class_phrases": PHRASES},
         "model_cfg": MODELS[method], "train_cfg": {**TRAINING[method], **train},
-        "clip_cfg": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
+        "sampling": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2},
         "seed": 0, "threads": 1, "model_path": out / "model.pt", "history_path": out / "history.csv",
         "checkpoint_path": out / "checkpoint.pt",
     }

@@ -32,7 +32,7 @@ def main():
                                           text_weights=states["weights"])
     train(snakemake.params.method, videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept,
           semantics=semantics,
-          model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, clip_cfg=snakemake.params.sampling,
+          model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, sampling=snakemake.params.sampling,
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
           history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint,
           objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)

@@ -49,11 +49,11 @@ class Phase:
     select: bool  # whether the kept model may come from this phase
 
 
-def validation_embeddings(model, videos, clip_cfg) -> np.ndarray:
+def validation_embeddings(model, videos, sampling) -> np.ndarray:
     """What `model.embed` gives for `videos`' test clips (averaged), as validation reads them."""
-    return embed_videos(model, videos, length=clip_cfg["frames"], stride=clip_cfg["stride"],
-                        crop=clip_cfg["crop"], n_clips=clip_cfg["test_clips"], workers=clip_cfg.get("workers", 0),
-                        objects=clip_cfg.get("objects"))
+    return embed_videos(model, videos, length=sampling["frames"], stride=sampling["stride"],
+                        crop=sampling["crop"], n_clips=sampling["test_clips"], workers=sampling.get("workers", 0),
+                        objects=sampling.get("objects"))
 
 
 def count_correct(videos: pd.DataFrame, classes: list[str], scores: np.ndarray) -> int:
@@ -112,7 +112,7 @@ class Job:
     semantics: dict
     model_cfg: dict
     train_cfg: dict
-    clip_cfg: dict
+    sampling: dict
     seed: int
     threads: int
     model_path: object
@@ -124,13 +124,13 @@ class Job:
     def fingerprint(self) -> str:
         objects = {} if self.objects is None else {"objects": self.objects.digest}
         return _fingerprint(method=self.method, model_cfg=self.model_cfg, train_cfg=self.train_cfg,
-                            clip_cfg=self.clip_cfg, seed=self.seed, classes=self.classes, **self.semantics,
+                            sampling=self.sampling, seed=self.seed, classes=self.classes, **self.semantics,
                             train=sorted(self.train_videos["video_id"]), val=sorted(self.val_videos["video_id"]),
                             **objects)
 
 
 def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names: list[str], *,
-          semantics: dict, model_cfg: dict, train_cfg: dict, clip_cfg: dict, seed: int, threads: int,
+          semantics: dict, model_cfg: dict, train_cfg: dict, sampling: dict, seed: int, threads: int,
           model_path, history_path, checkpoint_path=None, objects=None, log=_stderr) -> None:
     """Train `method` on the kept source classes and write model_path and history_path.
 
@@ -164,7 +164,7 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
                              "index/{dataset}.parquet")
         log(f"{covered} of {len(train_videos)} training videos have objects")
     job = Job(method, train_videos, val_videos, class_names,
-              {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, clip_cfg,
+              {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, sampling,
               seed, threads, model_path, history_path,
               None if checkpoint_path is None else Path(checkpoint_path), objects)
     processes = train_cfg["processes"]
@@ -198,7 +198,7 @@ def _start_process(rank: int, world: int, job: Job) -> torch.device:
 def _loader(job: Job, rank: int, world: int, cuda: bool):
     """The training clips (one random clip per video per epoch), this rank's share of them."""
     label_index = {name: i for i, name in enumerate(job.classes)}
-    clip = job.clip_cfg
+    clip = job.sampling
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
                          crop=clip["crop"], seed=job.seed, objects=job.objects)
     sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed) if world > 1 else None
@@ -296,7 +296,7 @@ def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
         torch.manual_seed(job.seed + rank)  # dropout and word masking differ across ranks; weights start equal
     # Each rank validates its share of the held-out videos; the counts are summed.
     my_val = job.val_videos.iloc[rank::world]
-    val_cfg = {**job.clip_cfg, "workers": job.train_cfg["workers"], "objects": job.objects}
+    val_cfg = {**job.sampling, "workers": job.train_cfg["workers"], "objects": job.objects}
     log(f"{job.method}: training on {len(job.train_videos)} videos of {len(job.classes)} classes, "
         f"selecting on {len(job.val_videos)} held-out source videos")
 

@@ -52,8 +52,8 @@ class Training:
         optimizer = torch.optim.SGD(net.parameters(), lr=self.cfg["lr"])
         return optimizer, torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
 
-    def correct(self, net, phase, videos, clip_cfg):
-        return count_correct(videos, self.classes, validation_embeddings(net, videos, clip_cfg) @ self.vectors.numpy().T)
+    def correct(self, net, phase, videos, sampling):
+        return count_correct(videos, self.classes, validation_embeddings(net, videos, sampling) @ self.vectors.numpy().T)
 
     def final(self, net):
         return net

@@ -82,9 +82,9 @@ class Training:
         # E2E's schedule: the learning rate drops tenfold at each milestone epoch.
         return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, self.cfg["lr_milestones"], gamma=0.1)
 
-    def correct(self, net, phase, videos, clip_cfg) -> int:
+    def correct(self, net, phase, videos, sampling) -> int:
         """How many of `videos` the model labels right: nearest class vector."""
-        embeddings = validation_embeddings(net, videos, clip_cfg)
+        embeddings = validation_embeddings(net, videos, sampling)
         return count_correct(videos, self.classes, embeddings @ self.vectors.T)
 
     def final(self, net) -> nn.Module:

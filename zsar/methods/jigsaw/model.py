@@ -447,9 +447,9 @@ class Training:
             optimizer = torch.optim.Adam(groups, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
         return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, cfg["lr_milestones"], gamma=0.1)
 
-    def correct(self, net, phase, videos, clip_cfg) -> int:
+    def correct(self, net, phase, videos, sampling) -> int:
         """How many of `videos` the model labels right: the run's alignment with the classes' phrases."""
-        embeddings = validation_embeddings(net, videos, clip_cfg)
+        embeddings = validation_embeddings(net, videos, sampling)
         device = next(net.parameters()).device
         with torch.no_grad():
             phrases = net.project_phrases(phrase_input(self.phrases, device, bool(self.text_layers))).float().cpu()

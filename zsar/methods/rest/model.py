@@ -384,17 +384,17 @@ class Training:
                                           weight_decay=self.cfg["weight_decay"])
         return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(phase.epochs, 1))
 
-    def correct(self, net, phase, videos, clip_cfg) -> int:
+    def correct(self, net, phase, videos, sampling) -> int:
         """How many of `videos` the model labels right: the warm-up's frame classifier, then ResT's
         classifier, or its masked token head when the classifier is not trained (cls_weight 0)."""
         if phase.name == "warmup":
-            scores = validation_embeddings(_FrameClassifier(net["rest"].frames, net["probe"]), videos, clip_cfg)
+            scores = validation_embeddings(_FrameClassifier(net["rest"].frames, net["probe"]), videos, sampling)
         elif self.cls_weight == 0:
             words = self.words.to(next(net.parameters()).device)
-            scores = validation_embeddings(_WordScores(net["rest"], words), videos, clip_cfg)
+            scores = validation_embeddings(_WordScores(net["rest"], words), videos, sampling)
         else:
             with torch.no_grad():
-                embeddings = torch.from_numpy(validation_embeddings(net["rest"], videos, clip_cfg))
+                embeddings = torch.from_numpy(validation_embeddings(net["rest"], videos, sampling))
                 device = next(net.parameters()).device
                 scores = net["rest"].classifier(embeddings.to(device)).float().cpu().numpy()
         return count_correct(videos, self.classes, scores)
