@@ -60,9 +60,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from videos import write
 
 from zsar.data import sampling
-from zsar.methods import SAMPLING_PRESETS
 from zsar.data.cache import Shards, ShardWriter, cached_videos
 from zsar.data.clips import TrainClips, decode_video, read_frames
+from zsar.methods import SAMPLING_PRESETS
 
 KINETICS_700_VIDEOS = 580_317
 PRESETS = {"e2e": 128, "rest18": 256}  # preset -> the cache's short side

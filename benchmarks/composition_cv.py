@@ -39,11 +39,11 @@ import json
 import numpy as np
 from scipy.stats import spearmanr
 
-from zsar.zeroshot.features import read_features
 from zsar.io import read_parquet
+from zsar.semantics.embedding import read_class_embedding
+from zsar.zeroshot.features import read_features
 from zsar.zeroshot.metrics import unit
 from zsar.zeroshot.prototypes import choose_best, choose_one_se, compose, cv_videos, read_seen_prototypes, select_composition
-from zsar.semantics.embedding import read_class_embedding
 from zsar.zeroshot.splits import read_splits
 
 KEYS = ("epsilon", "K", "d")

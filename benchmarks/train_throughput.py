@@ -31,9 +31,9 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from zsar.methods import SAMPLING_PRESETS
 from zsar.data.cache import ShardWriter, cached_videos
 from zsar.data.clips import TrainClips
+from zsar.methods import SAMPLING_PRESETS
 from zsar.methods import method, resolve
 from zsar.models.training import train_step
 

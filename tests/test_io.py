@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from zsar.models.extract import load_model
 from zsar.io import ArtefactError, YAMLFileError, atomic_output, load_weights, load_yaml, open_h5
 from zsar.io import main as io_main
+from zsar.models.extract import load_model
 
 
 class _Payload:

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from zsar.methods.e2e.model import create_e2e_model
 from zsar.data.sampling import clip_indices, uniform_clip_starts
+from zsar.methods.e2e.model import create_e2e_model
 
 TINY = {"widths": [4, 8], "layers": [1, 1]}
 

@@ -6,8 +6,8 @@ import pandas as pd
 from PIL import Image
 
 from zsar.report import plots
-from zsar.zeroshot.prototypes import read_composed_from
 from zsar.report.published import matching
+from zsar.zeroshot.prototypes import read_composed_from
 from zsar.zeroshot.scoring import read_confusions
 
 

@@ -128,8 +128,8 @@ def test_rest_warms_up_the_frame_encoder_then_trains_jointly_and_keeps_a_joint_e
 def test_rest_ablation_switches_train_validate_and_reload(videos, tmp_path, monkeypatch):
     """Separate encoders with a GRU, an R(2+1)D frame encoder and the masked token loss alone: joint
     epochs validate through the masked token head, and the model reloads with its switches."""
-    from zsar.models.extract import load_model
     from zsar.methods.rest.model import ResT
+    from zsar.models.extract import load_model
     from zsar.models.training import train
 
     calls = []
@@ -165,9 +165,9 @@ def test_two_processes_train_with_ddp_on_the_cpu_each_on_half_of_every_epoch(vid
 
 
 def test_per_clip_embeddings_average_to_the_video_embedding(videos, tmp_path):
+    from zsar.methods.e2e.model import create_e2e_model
     from zsar.models.extract import embed_videos
     from zsar.zeroshot.features import merge_features, read_features, write_features
-    from zsar.methods.e2e.model import create_e2e_model
 
     torch.manual_seed(0)
     model = create_e2e_model("r2plus1d", 8, widths=[4, 8], layers=[1, 1])
@@ -206,10 +206,10 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
     """model.text_layers: the top layer starts as the pretrained one and trains; model.objects: the
     videos' object vectors go through the loader, validation and extraction."""
     from zsar.models.extract import embed_videos, load_model, project_phrases
-    from zsar.semantics.objects import VideoObjects
-    from zsar.semantics.embedding import embed_phrases, load_sentence_model
-    from zsar.semantics.text_encoder import cut_encoder, hf_to_top
     from zsar.models.training import train
+    from zsar.semantics.embedding import embed_phrases, load_sentence_model
+    from zsar.semantics.objects import VideoObjects
+    from zsar.semantics.text_encoder import cut_encoder, hf_to_top
 
     encoder = load_sentence_model()
     cut = cut_encoder(PHRASES["phrase"], {"kind": "minilm"}, 1, encoder)
@@ -242,8 +242,8 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
 
 
 def test_objects_of_other_videos_than_the_training_ones_are_an_error(videos, tmp_path):
-    from zsar.semantics.objects import VideoObjects
     from zsar.models.training import train
+    from zsar.semantics.objects import VideoObjects
 
     objects = VideoObjects(["ball"], np.ones((1, 16), np.float32), ["x1"], np.array([0, 1]), np.array([0]))
     args = arguments(videos, tmp_path, "jigsaw", epochs=1)

@@ -342,8 +342,8 @@ def test_kinetics_zsar_splits_are_the_published_ones_and_other_protocols_are_nam
 
 
 def test_seen_prototypes_embed_the_kept_source_classes_only(tiny_run):
-    from zsar.zeroshot.features import read_features
     from zsar.semantics.embedding import kept_classes
+    from zsar.zeroshot.features import read_features
 
     table = pd.read_csv(tiny_run / "semantic/glove50/synthkinetics_minus_synthetic.tsv", sep="\t")
     assert not table["kept"].all()  # the filter removed some ('ball falling' ~ 'ball falling down')

@@ -2,8 +2,8 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.semantics.atomic import atomic_actions, descriptions_of, load_parser, read_corrections, write_atomic_actions
 from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.semantics.atomic import atomic_actions, descriptions_of, load_parser, read_corrections, write_atomic_actions
 
 dataset = snakemake.wildcards.dataset
 # The data root: where a classes_file lies (data_manifest/templates/custom.yaml).

@@ -4,8 +4,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.data.gate import check_data
-from zsar.io import read_parquet, write_json
 from zsar.data.manifest import class_names, load_manifest, workflow_manifests
+from zsar.io import read_parquet, write_json
 
 p = snakemake.params
 # The data root: where a classes_file lies (data_manifest/templates/custom.yaml).

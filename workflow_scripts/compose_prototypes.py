@@ -6,8 +6,8 @@ import numpy as np
 
 from zsar.io import read_json
 from zsar.progress import Progress
-from zsar.zeroshot.prototypes import VARIANTS, compose, read_seen_prototypes, write_composition
 from zsar.semantics.embedding import read_class_embedding
+from zsar.zeroshot.prototypes import VARIANTS, compose, read_seen_prototypes, write_composition
 from zsar.zeroshot.splits import SplitsError, read_splits
 
 seen_classes, seen = read_seen_prototypes(snakemake.input.seen)

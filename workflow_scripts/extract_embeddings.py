@@ -3,10 +3,11 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.data.cache import cached_videos
+from zsar.io import file_sha256
 from zsar.models.extract import embed_with
-from zsar.zeroshot.features import file_sha256, write_features
-from zsar.semantics.objects import read_video_objects
 from zsar.pipeline.reuse import Kept
+from zsar.semantics.objects import read_video_objects
+from zsar.zeroshot.features import write_features
 
 last_good = Kept.of(snakemake)
 if last_good.restore():

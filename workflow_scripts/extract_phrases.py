@@ -4,8 +4,8 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
+from zsar.io import file_sha256
 from zsar.models.extract import project_phrases
-from zsar.zeroshot.features import file_sha256
 from zsar.semantics.embedding import read_phrase_embeddings, write_phrase_embeddings
 
 phrases = read_phrase_embeddings(snakemake.input.phrases)

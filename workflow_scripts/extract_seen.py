@@ -2,13 +2,14 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.models.extract import embed_with
-from zsar.zeroshot.features import file_sha256, write_features
+from zsar.io import file_sha256
 from zsar.io import read_parquet
-from zsar.semantics.objects import read_video_objects
-from zsar.zeroshot.prototypes import select_seen_videos
+from zsar.models.extract import embed_with
 from zsar.pipeline.reuse import Kept
 from zsar.semantics.embedding import kept_classes
+from zsar.semantics.objects import read_video_objects
+from zsar.zeroshot.features import write_features
+from zsar.zeroshot.prototypes import select_seen_videos
 
 last_good = Kept.of(snakemake)
 if last_good.restore():

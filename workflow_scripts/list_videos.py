@@ -4,8 +4,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from zsar.data.index import listed_videos
-from zsar.io import atomic_output
 from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.io import atomic_output
 
 # The data root: where a classes_file lies (data_manifest/templates/custom.yaml).
 manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir),

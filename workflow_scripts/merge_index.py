@@ -5,8 +5,8 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from zsar.data.index import count_report
-from zsar.io import atomic_output, read_parquet
 from zsar.data.manifest import load_manifest, workflow_manifests
+from zsar.io import atomic_output, read_parquet
 
 manifest = load_manifest(snakemake.wildcards.dataset, workflow_manifests(snakemake.scriptdir))
 index = pd.concat([read_parquet(path) for path in snakemake.input.shards], ignore_index=True)

@@ -2,11 +2,11 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.zeroshot.features import read_features
 from zsar.io import read_parquet
-from zsar.zeroshot.prototypes import seen_prototypes, write_seen_prototypes
 from zsar.pipeline.reuse import Kept
 from zsar.semantics.embedding import kept_classes
+from zsar.zeroshot.features import read_features
+from zsar.zeroshot.prototypes import seen_prototypes, write_seen_prototypes
 
 last_good = Kept.of(snakemake)
 if last_good.restore():

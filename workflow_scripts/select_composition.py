@@ -4,10 +4,10 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import numpy as np
 
-from zsar.zeroshot.features import read_features
 from zsar.io import read_json, read_parquet, write_json
-from zsar.zeroshot.prototypes import cv_videos, read_seen_prototypes, select_composition
 from zsar.semantics.embedding import read_class_embedding
+from zsar.zeroshot.features import read_features
+from zsar.zeroshot.prototypes import cv_videos, read_seen_prototypes, select_composition
 
 classes, prototypes = read_seen_prototypes(snakemake.input.seen)
 videos, embeddings = read_features(snakemake.input.features)

@@ -5,8 +5,8 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from zsar.data.manifest import load_manifest, workflow_manifests
-from zsar.semantics.objects import simulate_detections, write_objects
 from zsar.data.synthetic import OBJECTS
+from zsar.semantics.objects import simulate_detections, write_objects
 
 dataset = snakemake.wildcards.dataset
 manifest = load_manifest(dataset, workflow_manifests(snakemake.scriptdir))

@@ -3,10 +3,10 @@ import sys
 
 
 from zsar.io import read_parquet
-from zsar.semantics.objects import read_video_objects
+from zsar.models.training import train
 from zsar.pipeline.reuse import Kept
 from zsar.semantics.embedding import kept_classes, read_class_embedding, read_phrase_embeddings
-from zsar.models.training import train
+from zsar.semantics.objects import read_video_objects
 
 
 def main():

@@ -11,6 +11,9 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+import functools
+import hashlib
 import json
 import os
 import pickle
@@ -19,6 +22,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 TMP_MARK = ".tmp-"
+
+
+def did_you_mean(name, known) -> str:
+    """" (did you mean 'x'?)" for the closest of `known`, else ""."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes, read once per version of the file (path, size, time) in a process."""
+    stat = os.stat(path)
+    return _sha256(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class ArtefactError(OSError):

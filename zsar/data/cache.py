@@ -34,8 +34,8 @@ import hdf5plugin  # registers the Blosc filter with HDF5
 import numpy as np
 import pandas as pd
 
-from zsar.zeroshot.features import STRING
 from zsar.io import ArtefactError, open_h5
+from zsar.zeroshot.features import STRING
 
 FORMAT = "zsar-clips"
 FORMAT_VERSION = 2
@@ -195,16 +195,19 @@ class CachedVideo:
             raise IndexError(f"frames {wanted[0]}..{wanted[-1]} of a {self.n_frames}-frame video")
         try:
             decoded = self._read_jpeg(wanted) if self._shard.codec == "jpeg" else self._read_raw(wanted)
-        except (OSError, ValueError, RuntimeError) as error:  # a damaged chunk or JPEG
-            frame = getattr(error, "frame", None)
-            which = f"frame {frame}" if frame is not None else f"frames {wanted[0]}..{wanted[-1]}"
-            raise DamagedCache(
-                f"{self._shard.path}: {which} of video {self.video_id} cannot be read back ({error}). The "
-                f"cache shard is damaged (a disk or copy error): delete {self._shard.path} and run snakemake "
-                f"again; it is decoded anew from the video, and no model retrains for it.") from None
+        except DamagedCache:
+            raise
+        except (OSError, ValueError, RuntimeError) as error:  # an HDF5 chunk that does not read back
+            raise self._damaged(f"frames {wanted[0]}..{wanted[-1]}", error) from None
         if len(wanted) == len(indices) and np.array_equal(wanted, indices):
             return decoded  # in order, no repeats: no gather (a clip of 16 frames at 224 is 2-4 MB)
         return decoded[np.searchsorted(wanted, indices)]
+
+    def _damaged(self, which: str, error: Exception) -> DamagedCache:
+        return DamagedCache(
+            f"{self._shard.path}: {which} of video {self.video_id} cannot be read back ({error}). The "
+            f"cache shard is damaged (a disk or copy error): delete {self._shard.path} and run snakemake "
+            f"again; it is decoded anew from the video, and no model retrains for it.")
 
     def _read_raw(self, wanted: np.ndarray) -> np.ndarray:
         out = np.empty((len(wanted), self.height, self.width, 3), dtype=np.uint8)
@@ -230,9 +233,8 @@ class CachedVideo:
         for k, j, encoded in frames:
             try:
                 simplejpeg.decode_jpeg(encoded, colorspace="RGB", buffer=out[k])
-            except ValueError as error:
-                error.frame = first + int(j)
-                raise
+            except ValueError as error:  # a JPEG that does not decode
+                raise self._damaged(f"frame {first + int(j)}", error) from None
         return out
 
 

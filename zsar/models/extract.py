@@ -8,10 +8,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar.data.clips import TestClips
+from zsar.data.sampling import to_model_input
 from zsar.io import load_weights
 from zsar.methods import method as method_spec
 from zsar.progress import Progress
-from zsar.data.sampling import to_model_input
 
 
 @torch.no_grad()

@@ -35,11 +35,11 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from zsar.data.clips import TrainClips
-from zsar.models.extract import embed_videos
+from zsar.data.sampling import to_model_input
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
 from zsar.methods import method as method_spec, resolve
+from zsar.models.extract import embed_videos
 from zsar.progress import Progress
-from zsar.data.sampling import to_model_input
 
 
 @dataclass

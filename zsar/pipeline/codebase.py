@@ -66,10 +66,15 @@ def imports_of(path: Path, package: str = "") -> frozenset[str]:
 
 def import_graph() -> dict[str, set[str]]:
     """zsar module -> the zsar modules it imports."""
+    return {name: set(imported) for name, imported in _graph().items()}
+
+
+@functools.cache
+def _graph() -> dict[str, frozenset[str]]:
     graph = {}
     for name, path in modules().items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        graph[name] = set(imports_of(path, package)) - {name}
+        graph[name] = imports_of(path, package) - {name}
     return graph
 
 
@@ -81,9 +86,10 @@ def method_package(module: str) -> str | None:
     return None
 
 
-def closure(script: Path) -> list[str]:
+@functools.cache
+def closure(script: Path) -> tuple[str, ...]:
     """The zsar modules a script runs: what it imports, and what those import, method packages left out."""
-    graph = import_graph()
+    graph = _graph()
     seen, todo = set(), list(imports_of(Path(script)))
     while todo:
         name = todo.pop()
@@ -91,7 +97,7 @@ def closure(script: Path) -> list[str]:
             continue
         seen.add(name)
         todo.extend(graph.get(name, ()))
-    return sorted(seen)
+    return tuple(sorted(seen))
 
 
 def _docstring_free(tree: ast.AST) -> ast.AST:

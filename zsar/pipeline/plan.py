@@ -10,7 +10,6 @@ rules/common.smk turns it into a clean stop before any job starts.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -18,22 +17,18 @@ import math
 import os
 import re
 
-from zsar.pipeline.codebase import closure, package_code, script_code
 from zsar.data.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
 from zsar.data.manifest import load_manifest, missing_data_message
-from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.data.sampling import resolve_sampling
+from zsar.io import did_you_mean
+from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
+from zsar.pipeline.codebase import closure, package_code, script_code
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
 
 
 class PlanError(ValueError):
     """A request the plan refuses: the message says what is wrong and what to do."""
-
-
-def did_you_mean(name, known) -> str:
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def digest(value, size: int = 16) -> str:

@@ -26,7 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from zsar.io import atomic_output
+from zsar.io import atomic_output, file_sha256
 
 READ_LIMIT = 1 << 30  # 1 GiB: about a second to read
 
@@ -36,11 +36,7 @@ def file_identity(path) -> str:
     stat = os.stat(path)
     if stat.st_size > READ_LIMIT:
         return f"size {stat.st_size} time {stat.st_mtime_ns}"
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)  # once per process: extraction records the model's hash too
 
 
 def job_key(inputs, params: dict) -> str:

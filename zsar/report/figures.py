@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zsar.report import plots
-from zsar.zeroshot.features import read_features
 from zsar.io import read_json, read_parquet
-from zsar.zeroshot.prototypes import read_composed_from, read_composition
+from zsar.report import plots
 from zsar.report.published import matching
-from zsar.zeroshot.scoring import read_confusions
-from zsar.semantics.embedding import kept_classes, read_class_embedding
 from zsar.report.summary import summary_table
+from zsar.semantics.embedding import kept_classes, read_class_embedding
+from zsar.zeroshot.features import read_features
+from zsar.zeroshot.prototypes import read_composed_from, read_composition
+from zsar.zeroshot.scoring import read_confusions
 
 
 def draw_results(results: list, summary, *, figure, table, summary_page) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import sys
 
-from zsar.zeroshot.features import read_features
 from zsar.io import read_json, read_parquet, write_json
 from zsar.methods import method as method_spec
-from zsar.zeroshot.prototypes import read_composition, read_seen_prototypes
 from zsar.pipeline.provenance import code_version
-from zsar.zeroshot.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise, write_confusions
 from zsar.semantics.embedding import ClassEmbedding, read_class_embedding
+from zsar.zeroshot.features import read_features
+from zsar.zeroshot.prototypes import read_composition, read_seen_prototypes
+from zsar.zeroshot.scoring import PATHS, ProtocolError, check_unseen, score_split, summarise, write_confusions
 from zsar.zeroshot.splits import SplitsError, read_splits
 
 __all__ = ["ProtocolError", "SplitsError", "StaleInput", "score_splits"]

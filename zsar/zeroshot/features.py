@@ -7,24 +7,15 @@ Torch-free, so that the stages that only read features start quickly.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 
-from zsar.io import atomic_output, open_h5
+from zsar.io import atomic_output, file_sha256, open_h5
 
 STRING = h5py.string_dtype()
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_features(path, video_ids, labels, embeddings: np.ndarray, model_sha256: str,

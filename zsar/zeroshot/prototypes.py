@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from zsar.zeroshot.features import STRING
 from zsar.io import atomic_output, open_h5
+from zsar.zeroshot.features import STRING
 from zsar.zeroshot.metrics import unit
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import skew
 
-from zsar.zeroshot.features import STRING
 from zsar.io import atomic_output
-from zsar.zeroshot.metrics import confusion_matrix, mean_std, topk_accuracy, unit
 from zsar.semantics.embedding import ClassEmbedding, near_pairs
+from zsar.zeroshot.features import STRING
+from zsar.zeroshot.metrics import confusion_matrix, mean_std, topk_accuracy, unit
 
 PATHS = {
     "e2e": "nearest class word vector (E2E)",

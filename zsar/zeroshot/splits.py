@@ -10,8 +10,8 @@ import re
 
 import numpy as np
 
-from zsar.io import read_json, write_json
 from zsar.data.manifest import class_names
+from zsar.io import did_you_mean, read_json, write_json
 
 
 def make_splits(classes: list[str], *, unseen_percent: int, count: int, seed: int) -> list[list[str]]:
@@ -70,8 +70,6 @@ def read_splits(path, classes: list[str] | None = None) -> dict:
     """A splits file: target, protocol, n_classes, n_unseen and `splits` (a list of unseen-class lists),
     checked against its protocol: each split holds distinct classes, as many as the protocol says,
     and (given the target's `classes`) only classes of the target."""
-    import difflib
-
     splits = read_json(path)
     what = (f"{path} is made by make_splits: delete it and run snakemake again to draw it anew, or "
             f"correct it by hand")
@@ -93,8 +91,6 @@ def read_splits(path, classes: list[str] | None = None) -> dict:
                               f"{n_classes} classes has {wanted} unseen classes per split; {what}")
         unknown = [c for c in split if known is not None and c not in known]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise SplitsError(f"{path}: split {k} names {unknown[0]!r}, which is not a class of "
-                              f"{splits.get('target', 'the target')}{hint}; {what}")
+                              f"{splits.get('target', 'the target')}{did_you_mean(unknown[0], sorted(known))}; {what}")
     return {**splits, "n_unseen": len(splits["splits"][0])}

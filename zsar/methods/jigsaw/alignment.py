@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from zsar.zeroshot.scoring import alignment_scores, phrases_chosen
 from zsar.semantics.embedding import read_phrase_embeddings
+from zsar.zeroshot.scoring import alignment_scores, phrases_chosen
 
 
 class AlignmentScorer:

@@ -47,9 +47,9 @@ from torch import nn
 
 from zsar.methods.jigsaw import PRESETS
 from zsar.models.backbones import create_r2plus1d
+from zsar.models.training import Phase, count_correct, validation_embeddings
 from zsar.semantics.text_encoder import EncoderTop, hf_to_top, top_config
 from zsar.zeroshot.scoring import alignment_scores
-from zsar.models.training import Phase, count_correct, validation_embeddings
 
 
 ALIGNMENTS = ("group", "one_to_one")
