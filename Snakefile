@@ -78,6 +78,13 @@ include: "rules/report.smk"
 include: "rules/studies.smk"
 
 
+# A method's own stages, for files its spec names that no shared stage makes (docs/adding_a_method.md).
+for method_rules in sorted(os.listdir(os.path.join(workflow.basedir, "rules", "methods"))):
+    if method_rules.endswith(".smk"):
+
+        include: os.path.join("rules", "methods", method_rules)
+
+
 rule all:
     default_target: True
     input:

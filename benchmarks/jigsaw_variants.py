@@ -68,13 +68,15 @@ def phrases(rng, text_layers: int) -> dict:
     return out
 
 
-def batch_of(rng, size: int, frames: int, crop: int, objects: bool, device) -> tuple:
+def batch_of(rng, size: int, frames: int, crop: int, objects: bool, device) -> dict:
+    """A batch as TrainClips and the loader give it, with the object branch's inputs when asked."""
     clips = torch.from_numpy(rng.integers(0, 256, size=(size, frames, crop, crop, 3), dtype=np.uint8))
-    batch = [clips, torch.zeros(size, dtype=torch.bool), torch.from_numpy(rng.integers(N_CLASSES, size=size))]
+    batch = {"clips": clips, "flip": torch.zeros(size, dtype=torch.bool),
+             "label": torch.from_numpy(rng.integers(N_CLASSES, size=size))}
     if objects:
-        batch += [torch.from_numpy(rng.normal(size=(size, TEXT_DIM)).astype(np.float32)),
-                  torch.from_numpy(rng.random(size) < 0.9)]
-    return tuple(x.to(device) for x in batch)
+        batch.update(objects=torch.from_numpy(rng.normal(size=(size, TEXT_DIM)).astype(np.float32)),
+                     present=torch.from_numpy(rng.random(size) < 0.9))
+    return {key: x.to(device) for key, x in batch.items()}
 
 
 def clips_per_second(step, optimizer, scaler, batch, device, amp, steps: int) -> float:
@@ -85,7 +87,7 @@ def clips_per_second(step, optimizer, scaler, batch, device, amp, steps: int) ->
         train_step(step, optimizer, scaler, batch, device, amp)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return steps * len(batch[2]) / (time.perf_counter() - started)
+    return steps * len(batch["label"]) / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -124,11 +126,11 @@ def main() -> None:
             with torch.no_grad():
                 from zsar.data.sampling import to_model_input
 
-                x = to_model_input(batch[0][:4], batch[1][:4])
-                inputs = [v[:4] for v in batch[3:]]
-                full = net.embed(x, *inputs).float()
+                x = to_model_input(batch["clips"][:4], batch["flip"][:4])
+                side = {key: v[:4] for key, v in batch.items() if key not in ("clips", "flip", "label")}
+                full = net.embed(x, **side).float()
                 with torch.autocast("cuda", dtype=torch.float16):
-                    half = net.embed(x, *inputs).float()
+                    half = net.embed(x, **side).float()
                 cosine = torch.nn.functional.cosine_similarity(full, half, dim=1).min().item()
             net.train()
             check += f", float16 vs float32 embedding cosine >= {cosine:.4f}"

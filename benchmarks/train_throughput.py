@@ -4,7 +4,7 @@ in-memory tensors, to show whether the loader holds the device back.
 Each preset trains with its paper's sampling (E2E: 16 frames at 112; ResT-18/34/101: 16/8/4 frames at
 224) on a clip cache of smooth synthetic frames (N_FRAMES per video, enough for a stride-6 clip without
 looping) written through zsar.data.cache.ShardWriter as decode_clips writes them (JPEG q90 unless --codec
-raw). A step is `zsar.models.training.train_step` on the loader's batch (uint8 clips, flips, labels): move to
+raw). A step is `zsar.models.training.train_step` on the loader's batch (a dict of uint8 clips, flips, labels): move to
 the device, flip and normalise there, forward, backward and optimizer step of the real loss (E2E's
 regression; ResT's joint CE + 0.5 MTL). "cache" reads every batch through TrainClips and a DataLoader;
 "memory" reuses one batch already on the device. A ratio near 1 means the loader keeps up.
@@ -68,13 +68,13 @@ def trainer_for(preset: str, classes: list[str]):
 def clips_per_second(step, optimizer, batches, device, amp, steps: int) -> float:
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     done, started = 0, None
-    for k, batch in enumerate(batches):  # batch: (uint8 clips, flips, labels)
+    for k, batch in enumerate(batches):  # batch: {clips: uint8, flip, label}
         if k == 1:  # the first step (allocation, workers starting) is not timed
             if device.type == "cuda":
                 torch.cuda.synchronize()
             started, done = time.perf_counter(), 0
         train_step(step, optimizer, scaler, batch, device, amp)
-        done += len(batch[2])
+        done += len(batch["label"])
         if k == steps:
             break
     if device.type == "cuda":
@@ -124,7 +124,7 @@ def main() -> None:
                 yield from loader
 
         first = next(iter(loader))
-        in_memory = tuple(x.to(device) for x in first)
+        in_memory = {key: x.to(device) for key, x in first.items()}
 
         def memory_batches(batch=in_memory):
             return iter(lambda: batch, None)

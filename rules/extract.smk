@@ -17,6 +17,7 @@ rule extract_embeddings:
     params:
         sampling=run_setting("sampling"),
         per_clip=config["extract"]["per_clip"],
+        video_side=lambda wc: sorted(plan.video_side(wc.run, wc.dataset)),
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
     script:
@@ -42,6 +43,7 @@ rule extract_seen:
     params:
         sampling=run_setting("sampling"),
         select=config["seen_prototypes"],
+        video_side=lambda wc: sorted(plan.video_side(wc.run, wc.source)),
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
     script:

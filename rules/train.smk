@@ -50,6 +50,10 @@ rule train_model:
         train=run_setting("train"),
         sampling=run_setting("sampling"),
         seed=lambda wc: plan.seed(wc.run),
+        # the names of the method's inputs beyond the class-name vectors and the clips (its spec's
+        # class_files and video_files), which its spec reads
+        class_side=lambda wc: sorted(plan.class_projection_inputs(wc.run, plan.run(wc.run)["source"])),
+        video_side=lambda wc: sorted(plan.video_side(wc.run, plan.run(wc.run)["source"])),
         # Not an output: Snakemake would delete it when a job fails, and it is what a rerun resumes from.
         checkpoint="models/{run}/checkpoint.pt",
     script:

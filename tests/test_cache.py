@@ -120,9 +120,11 @@ def test_clips_leave_the_loader_as_cropped_uint8_and_are_flipped_and_scaled_on_t
     videos = pd.DataFrame({"shard_path": [str(tmp_path / "s.h5")] * 2, "video_id": ["v", "v"], "label": ["x", "x"]})
     train = TrainClips(videos, {"x": 0}, length=8, stride=2, crop=32, seed=0)
     draws = [train[i] for i in range(2)]
-    for clip, flip, label in draws:
+    for draw in draws:
+        assert draw.keys() == {"clips", "flip", "label"}
+        clip, flip, label = draw["clips"], draw["flip"], draw["label"]
         assert clip.dtype == torch.uint8 and clip.shape == (8, 32, 32, 3) and isinstance(flip, bool) and label == 0
-    clips = torch.stack([c for c, _, _ in draws])
+    clips = torch.stack([draw["clips"] for draw in draws])
     flips = torch.tensor([True, False])
     x = sampling.to_model_input(clips, flips)
     assert x.shape == (2, 3, 8, 32, 32) and x.dtype == torch.float32
@@ -130,7 +132,51 @@ def test_clips_leave_the_loader_as_cropped_uint8_and_are_flipped_and_scaled_on_t
     assert torch.equal(x[1], sampling.to_model_input(clips[1]))
     assert float(x.min()) >= -1 and float(x.max()) <= 1
 
-    test = VideoTestClips(videos[:1], length=8, stride=2, crop=32, n_clips=3)[0]
+    test = VideoTestClips(videos[:1], length=8, stride=2, crop=32, n_clips=3)[0]["clips"]
     assert test.dtype == torch.uint8 and test.shape == (3, 8, 32, 32, 3)
     top, left = (48 - 32) // 2, (64 - 32) // 2
     assert torch.equal(test[0, 0], torch.from_numpy(frames[0, top:top + 32, left:left + 32]))
+
+
+def test_a_video_side_rides_with_each_clip_and_reaches_the_model_as_keywords(tmp_path):
+    """A method's per-video inputs (its spec's VideoSide) are keys of each sample, batched by the
+    loader, and reach the loss module and `embed` as keyword arguments of the same name."""
+    from torch.utils.data import DataLoader
+
+    from zsar.models.extract import embed_videos
+    from zsar.models.training import train_step
+
+    write(tmp_path / "s.h5", {"a": smooth_video(n=12), "b": smooth_video(n=12)}, codec="raw")
+    videos = pd.DataFrame({"shard_path": [str(tmp_path / "s.h5")] * 2, "video_id": ["a", "b"], "label": ["x", "x"]})
+
+    class Side:
+        digest = "d"
+
+        def of(self, video_id):
+            return {"tag": np.full(2, 1.0 if video_id == "a" else 2.0, np.float32), "known": video_id == "a"}
+
+    batch = next(iter(DataLoader(TrainClips(videos, {"x": 0}, length=4, stride=1, crop=16, seed=0, video_side=Side()),
+                                 batch_size=2)))
+    assert torch.equal(batch["tag"], torch.tensor([[1.0, 1.0], [2.0, 2.0]])) and batch["known"].tolist() == [True, False]
+
+    class Model(torch.nn.Module):
+        embed_dim = 2
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(()))
+            self.seen = []
+
+        def forward(self, clips, labels, *, tag, known):  # the loss module of a method with this side
+            self.seen.append((clips.shape, tag.clone(), known.clone()))
+            return (self.w * tag).sum()
+
+        def embed(self, clips, *, tag, known):
+            return tag * known[:, None]
+
+    model = Model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    train_step(model, optimizer, torch.amp.GradScaler("cpu", enabled=False), batch, torch.device("cpu"), amp=False)
+    assert model.seen[0][0] == (2, 3, 4, 16, 16) and torch.equal(model.seen[0][1], batch["tag"])
+    embedded = embed_videos(model, videos, length=4, stride=1, crop=16, n_clips=3, video_side=Side())
+    assert np.array_equal(embedded, [[1.0, 1.0], [0.0, 0.0]])  # each clip of a video got the video's side

@@ -208,7 +208,7 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
     from zsar.models.extract import embed_videos, load_model, project_phrases
     from zsar.models.training import train
     from zsar.semantics.embedding import embed_phrases, load_sentence_model
-    from zsar.semantics.objects import VideoObjects
+    from zsar.semantics.objects import VideoObjects, write_video_objects
     from zsar.semantics.text_encoder import cut_encoder, hf_to_top
 
     encoder = load_sentence_model()
@@ -223,7 +223,8 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
     args = arguments(videos, tmp_path, "jigsaw", epochs=2, text_lr=1e-3)
     args["semantics"]["class_phrases"] = phrases
     args["model_cfg"] = {**args["model_cfg"], "text_layers": 1, "objects": True}
-    train(**args | {"objects": objects, "log": lambda m: None})
+    write_video_objects(tmp_path / "objects.h5", objects, "minilm", {"kind": "minilm"}, {})
+    train(**args | {"video_files": {"objects": tmp_path / "objects.h5"}, "log": lambda m: None})
 
     saved = torch.load(tmp_path / "model.pt", weights_only=True)
     assert saved["text_top"]["layers"] == 1 and saved["model_cfg"]["objects"] is True
@@ -232,7 +233,7 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
     assert trained.keys() == pretrained.keys()
     assert not torch.allclose(trained["layers.0.up.weight"], pretrained["layers.0.up.weight"])
     model = load_model(tmp_path / "model.pt")
-    embedded = embed_videos(model, videos.head(4), length=4, stride=2, crop=28, n_clips=2, objects=objects)
+    embedded = embed_videos(model, videos.head(4), length=4, stride=2, crop=28, n_clips=2, video_side=objects)
     assert embedded.shape == (4, 3 * 8)
     assert np.abs(embedded[0, 16:]).sum() == 0 and np.abs(embedded[1, 16:]).sum() > 0  # video _000 has none
     projected = project_phrases(tmp_path / "model.pt", phrases["embeddings"], phrases)
@@ -243,15 +244,17 @@ def test_jigsaw_trains_its_text_encoders_last_layer_and_its_object_branch(videos
 
 def test_objects_of_other_videos_than_the_training_ones_are_an_error(videos, tmp_path):
     from zsar.models.training import train
-    from zsar.semantics.objects import VideoObjects
+    from zsar.semantics.objects import VideoObjects, write_video_objects
 
     objects = VideoObjects(["ball"], np.ones((1, 16), np.float32), ["x1"], np.array([0, 1]), np.array([0]))
+    write_video_objects(tmp_path / "objects.h5", objects, "minilm", {"kind": "minilm"}, {})
     args = arguments(videos, tmp_path, "jigsaw", epochs=1)
     args["model_cfg"] = {**args["model_cfg"], "objects": True}
     with pytest.raises(ValueError, match=r"none of the 24 training videos has objects in the objects file "
                                          r"\(first: '.+'; the file's first: 'x1'\)"):
-        train(**args | {"objects": objects, "log": lambda m: None})
-    with pytest.raises(ValueError, match="with model.objects needs the source videos' objects"):
+        train(**args | {"video_files": {"objects": tmp_path / "objects.h5"}, "log": lambda m: None})
+    with pytest.raises(ValueError, match="method 'jigsaw' with these settings reads objects per video, but was "
+                                         "given none"):
         train(**args | {"log": lambda m: None})
     assert not (tmp_path / "model.pt").exists()
 

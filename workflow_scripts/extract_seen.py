@@ -7,7 +7,6 @@ from zsar.io import read_parquet
 from zsar.models.extract import embed_with
 from zsar.pipeline.reuse import Kept
 from zsar.semantics.embedding import kept_classes
-from zsar.semantics.objects import read_video_objects
 from zsar.zeroshot.features import write_features
 from zsar.zeroshot.prototypes import select_seen_videos
 
@@ -23,6 +22,6 @@ print(f"{len(videos)} of the {len(selected)} selected source videos are in this 
       file=sys.stderr)
 embeddings, _ = embed_with(snakemake.input.model, videos, p.sampling, n_clips=n_clips, batch_size=p.batch_size,
                            workers=p.workers, threads=snakemake.threads,
-                           objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
+                           video_files={name: snakemake.input[name] for name in p.video_side})
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model))
 last_good.keep()

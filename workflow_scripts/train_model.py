@@ -1,12 +1,11 @@
 import os
 import sys
 
-
 from zsar.io import read_parquet
+from zsar.methods import method
 from zsar.models.training import train
 from zsar.pipeline.reuse import Kept
-from zsar.semantics.embedding import kept_classes, read_class_embedding, read_phrase_embeddings
-from zsar.semantics.objects import read_video_objects
+from zsar.semantics.embedding import kept_classes, read_class_embedding
 
 
 def main():
@@ -21,21 +20,15 @@ def main():
     kept = kept_classes(snakemake.input.overlap)
     embedding = read_class_embedding(snakemake.input.vectors)
     row = {name: k for k, name in enumerate(embedding.names)}
-    semantics = {"class_vectors": embedding.vectors_of(kept), "class_tokens": [embedding.tokens[row[c]] for c in kept]}
-    if "phrases" in snakemake.input.keys():
-        semantics["class_phrases"] = read_phrase_embeddings(snakemake.input.phrases)
-    if "phrase_states" in snakemake.input.keys():  # the text encoder's last layers train too
-        from zsar.semantics.text_encoder import read_phrase_states
-
-        states = read_phrase_states(snakemake.input.phrase_states, semantics["class_phrases"])
-        semantics["class_phrases"].update(states=states["states"], mask=states["mask"], text_top=states["config"],
-                                          text_weights=states["weights"])
+    semantics = {"class_vectors": embedding.vectors_of(kept), "class_tokens": [embedding.tokens[row[c]] for c in kept],
+                 **method(snakemake.params.method).read_class_side(
+                     {name: snakemake.input[name] for name in snakemake.params.class_side})}
     train(snakemake.params.method, videos[videos["split"] == "train"], videos[videos["split"] == "val"], kept,
           semantics=semantics,
           model_cfg=snakemake.params.model, train_cfg=snakemake.params.train, sampling=snakemake.params.sampling,
           seed=snakemake.params.seed, threads=snakemake.threads, model_path=snakemake.output.model,
           history_path=snakemake.output.history, checkpoint_path=snakemake.params.checkpoint,
-          objects=read_video_objects(snakemake.input.objects) if "objects" in snakemake.input.keys() else None)
+          video_files={name: snakemake.input[name] for name in snakemake.params.video_side})
     last_good.keep()
 
 

@@ -81,28 +81,17 @@ def decode_shard(index: pd.DataFrame, root: Path, shard: int, out_path, short_si
             "skipped_undecodable": int(((index["shard"] == shard) & ~index["decodable"]).sum())}
 
 
-def _video_inputs(objects, video_id) -> tuple:
-    """What a model takes of a video besides its frames: its object vector and whether it has any
-    (zsar.semantics.objects.VideoObjects), or nothing."""
-    if objects is None:
-        return ()
-    import torch
-
-    vector, present = objects.vector(video_id)
-    return torch.from_numpy(vector), present
-
-
 class TrainClips:
-    """One random clip per video per epoch, randomly cropped; returns (uint8 clip, flip, label index),
-    followed by the video's object vector and presence when `objects` (a VideoObjects) is given.
+    """One random clip per video per epoch, randomly cropped: a dict of the clip, `flip` and the label
+    index, plus the video's inputs of `video_side` (zsar.methods.spec.VideoSide) when given.
 
     The clip is (T, crop, crop, 3) uint8; `flip` says whether the model's device should flip it
     left-right (`sampling.to_model_input`). Only the clip's frames are decoded.
     """
 
     def __init__(self, videos: pd.DataFrame, label_index: dict[str, int], *, length: int, stride: int,
-                 crop: int, seed: int, max_open: int = 32, objects=None):
-        self.objects = objects
+                 crop: int, seed: int, max_open: int = 32, video_side=None):
+        self.video_side = video_side
         self.videos = videos.reset_index(drop=True)
         self.targets = [label_index[label] for label in self.videos["label"]]
         self.length, self.stride, self.crop, self.seed = length, stride, crop, seed
@@ -115,7 +104,7 @@ class TrainClips:
     def __len__(self) -> int:
         return len(self.videos)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i) -> dict:
         import torch
 
         row = self.videos.iloc[i]
@@ -125,16 +114,17 @@ class TrainClips:
         top, left, flip = sampling.random_crop_box(video.height, video.width, self.crop, rng)
         frames = video.read(sampling.clip_indices(start, self.length, self.stride, video.n_frames))
         clip = np.ascontiguousarray(frames[:, top:top + self.crop, left:left + self.crop])
-        return (torch.from_numpy(clip), flip, self.targets[i], *_video_inputs(self.objects, row["video_id"]))
+        return {"clips": torch.from_numpy(clip), "flip": flip, "label": self.targets[i],
+                **_side(self.video_side, row["video_id"])}
 
 
 class TestClips:
-    """All `n_clips` uniformly spaced, centre-cropped clips of a video: (n_clips, T, crop, crop, 3) uint8;
-    with `objects`, a tuple (clips, object vector, presence)."""
+    """All `n_clips` uniformly spaced, centre-cropped clips of a video: a dict of the clips,
+    (n_clips, T, crop, crop, 3) uint8, plus the video's inputs of `video_side` when given."""
 
     def __init__(self, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int,
-                 max_open: int = 32, objects=None):
-        self.objects = objects
+                 max_open: int = 32, video_side=None):
+        self.video_side = video_side
         self.videos = videos.reset_index(drop=True)
         self.length, self.stride, self.crop, self.n_clips = length, stride, crop, n_clips
         self._shards = Shards(max_open)
@@ -142,7 +132,7 @@ class TestClips:
     def __len__(self) -> int:
         return len(self.videos)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i) -> dict:
         import torch
 
         row = self.videos.iloc[i]
@@ -151,4 +141,8 @@ class TestClips:
         indices = np.stack([sampling.clip_indices(s, self.length, self.stride, video.n_frames) for s in starts])
         frames = video.read(indices.ravel()).reshape(*indices.shape, video.height, video.width, 3)
         clips = torch.from_numpy(np.ascontiguousarray(sampling.center_crop(frames, self.crop)))
-        return clips if self.objects is None else (clips, *_video_inputs(self.objects, row["video_id"]))
+        return {"clips": clips, **_side(self.video_side, row["video_id"])}
+
+
+def _side(video_side, video_id) -> dict:
+    return {} if video_side is None else video_side.of(video_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # What a method may need of the class side, besides the kept class names:
 #   class_vectors   the class-name embeddings (semantic/{embedding}/{source}.h5 vectors)
@@ -33,6 +34,16 @@ def _accept(*settings) -> None:
 
 def _no_files(model: dict, dataset: str) -> dict:
     return {}
+
+
+def _read_nothing(files: dict) -> dict:
+    if files:
+        raise ValueError(f"the method names class files ({', '.join(files)}) but has no read_class_side to read them")
+    return {}
+
+
+def _no_video_side(files: dict) -> None:
+    raise ValueError(f"the method names files per video ({', '.join(files)}) but has no read_video_side to read them")
 
 
 def _no_scorer(model_info: dict, inputs: dict) -> None:
@@ -80,6 +91,13 @@ class Method:
     # side) and per dataset's videos, so that the DAG's plan (zsar/pipeline/plan.py) names no method's inputs.
     class_files: Callable[[dict, str], dict] = _no_files
     video_files: Callable[[dict, str], dict] = _no_files
+    # read_class_side(files) -> {need: value}: the files class_files named, read into the entries of
+    # NEEDS that training passes to the method's Training (the class_vectors and class_tokens of
+    # every method come from the class-name embedding, read by the training stage itself).
+    read_class_side: Callable[[dict], dict] = _read_nothing
+    # read_video_side(files) -> a VideoSide (below) of the files video_files named, read: what the
+    # model takes of each video besides its clips, as keyword arguments of its loss and `embed`.
+    read_video_side: Callable[[dict], object] = _no_video_side
     # check_embeddings(model, embeddings): ValueError when the run's model names an embedding of
     # config's `embeddings` that it cannot use.
     check_embeddings: Callable[[dict, dict], None] = _accept
@@ -102,6 +120,10 @@ class Method:
         """The method's torch module (<package>.model): its model and Training class."""
         return importlib.import_module(f"{self.package or 'zsar.methods.' + self.name}.model")
 
+    def video_side(self, files: dict):
+        """The VideoSide of the per-video files given (as video_files names them), or None without any."""
+        return self.read_video_side(files) if files else None
+
     def score_files(self, run: str, target: str) -> dict:
         """Per-run files that scoring reads besides the features (the projected atomic actions of
         a method scored by alignment)."""
@@ -111,6 +133,22 @@ class Method:
         """A run's default sampling preset: the one named like its model preset, else the method's."""
         preset = model_cfg.get("preset")
         return preset if preset in self.sampling_presets else self.default_sampling
+
+
+class VideoSide(Protocol):
+    """What a model takes of each video besides its clips (JigsawNet's detected objects), read from
+    the files a spec's video_files names. The clip datasets (zsar/data/clips.py) add `of(video_id)`
+    to each sample, so that every key reaches the method's loss module and `embed` as a keyword
+    argument of the same name, batched, and the generic code names none of them."""
+
+    digest: str  # what the inputs are, for a training checkpoint's fingerprint
+
+    def of(self, video_id: str) -> dict:
+        """{keyword: numpy array or scalar} for one video (a video the files lack gets its empty value)."""
+
+    def check(self, video_ids, what: str, required: bool = True) -> str:
+        """A line for the log on how many of `video_ids` (the `what`: "training videos") have inputs;
+        when `required` (training), ValueError if none has, with what the files should hold instead."""
 
 
 def check_stages(model: dict, what: str) -> None:

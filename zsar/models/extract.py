@@ -16,11 +16,11 @@ from zsar.progress import Progress
 
 @torch.no_grad()
 def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop: int, n_clips: int,
-                 batch_size: int = 8, workers: int = 0, per_clip: bool = False, objects=None, log=None):
+                 batch_size: int = 8, workers: int = 0, per_clip: bool = False, video_side=None, log=None):
     """(n_videos, embed_dim) float32: the mean of each video's clip embeddings.
 
-    `objects` (zsar.semantics.objects.VideoObjects) gives each video's object vector to a model that takes
-    them (JigsawNet with objects), the same for all its clips.
+    `video_side` (zsar.methods.spec.VideoSide) gives each video's inputs besides its clips to a model
+    that takes them (JigsawNet's objects), the same for all its clips, as keywords of `model.embed`.
 
     Runs where the model is; on a GPU in float16 autocast, with `workers` loader processes
     decoding clips ahead of it. `batch_size` counts videos (each of `n_clips` clips). With
@@ -30,18 +30,19 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
     model.eval()
     device = next(model.parameters()).device
     cuda = device.type == "cuda"
-    loader = DataLoader(TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips, objects=objects),
-                        batch_size=batch_size, num_workers=workers, pin_memory=cuda,
+    clips_of = TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips, video_side=video_side)
+    loader = DataLoader(clips_of, batch_size=batch_size, num_workers=workers, pin_memory=cuda,
                         prefetch_factor=4 if workers else None)
     progress = Progress(len(videos), "videos", log) if log is not None else None
     means, clips = [], []
     for batch in loader:
-        batch, *inputs = batch if isinstance(batch, (list, tuple)) else (batch,)
-        b, n = batch.shape[:2]
-        x = to_model_input(batch.to(device, non_blocking=True).flatten(0, 1))
-        inputs = [v.to(device).repeat_interleave(n, dim=0) for v in inputs]  # each clip of a video gets its inputs
+        batch = dict(batch)
+        b, n = batch["clips"].shape[:2]
+        x = to_model_input(batch.pop("clips").to(device, non_blocking=True).flatten(0, 1))
+        # each clip of a video gets the video's inputs
+        side = {k: v.to(device).repeat_interleave(n, dim=0) for k, v in batch.items()}
         with torch.autocast(device.type, dtype=torch.float16, enabled=cuda):
-            embedded = model.embed(x, *inputs).float().view(b, n, -1)
+            embedded = model.embed(x, **side).float().view(b, n, -1)
         means.append(embedded.mean(dim=1).cpu())
         if per_clip:
             clips.append(embedded.cpu())
@@ -55,24 +56,28 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
 
 
 def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int, batch_size: int = 16,
-               workers: int = 0, threads: int = 1, per_clip: bool = False, objects=None, log=None):
+               workers: int = 0, threads: int = 1, per_clip: bool = False, video_files: dict | None = None,
+               log=None):
     """The extraction stages: load a trained model onto the GPU when there is one (else the CPU, with
-    `threads` threads), embed `videos`' clips (with their `objects`, for a model that takes them),
-    and return (embeddings, clip embeddings or None)."""
+    `threads` threads), embed `videos`' clips (with the inputs of its method's `video_files`, for a
+    model that reads files per video), and return (embeddings, clip embeddings or None)."""
     import sys
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_model(model_path).to(device)
-    if objects is not None:  # training checked that the file is this dataset's
-        log(f"{objects.coverage(videos['video_id'])} of {len(videos)} videos have objects")
+    checkpoint = load_weights(model_path)
+    spec = method_spec(checkpoint.get("method", "e2e"))
+    model = _from_checkpoint(spec, checkpoint).to(device)
+    video_side = spec.video_side(video_files or {})
+    if video_side is not None:  # training checked that the files are this dataset's
+        log(video_side.check(videos["video_id"], "videos", required=False))
     log(f"embedding {len(videos)} videos x {n_clips} clips on {device}"
         f"{' (float16 autocast)' if device.type == 'cuda' else f' ({threads} threads)'}, batch {batch_size}, "
         f"{workers} loader workers")
     out = embed_videos(model, videos, length=sampling["frames"], stride=sampling["stride"], crop=sampling["crop"],
-                       n_clips=n_clips, batch_size=batch_size, workers=workers, per_clip=per_clip, objects=objects,
-                       log=log)
+                       n_clips=n_clips, batch_size=batch_size, workers=workers, per_clip=per_clip,
+                       video_side=video_side, log=log)
     return out if per_clip else (out, None)
 
 
@@ -82,7 +87,11 @@ def load_model(path) -> torch.nn.Module:
     The file is loaded weights-only (zsar.io.load_weights): one that would run code is refused.
     """
     checkpoint = load_weights(path)
-    model = method_spec(checkpoint.get("method", "e2e")).module.from_checkpoint(checkpoint)
+    return _from_checkpoint(method_spec(checkpoint.get("method", "e2e")), checkpoint)
+
+
+def _from_checkpoint(spec, checkpoint: dict) -> torch.nn.Module:
+    model = spec.module.from_checkpoint(checkpoint)
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()
 

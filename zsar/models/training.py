@@ -53,7 +53,7 @@ def validation_embeddings(model, videos, sampling) -> np.ndarray:
     """What `model.embed` gives for `videos`' test clips (averaged), as validation reads them."""
     return embed_videos(model, videos, length=sampling["frames"], stride=sampling["stride"],
                         crop=sampling["crop"], n_clips=sampling["test_clips"], workers=sampling.get("workers", 0),
-                        objects=sampling.get("objects"))
+                        video_side=sampling.get("video_side"))
 
 
 def count_correct(videos: pd.DataFrame, classes: list[str], scores: np.ndarray) -> int:
@@ -77,20 +77,22 @@ def _fingerprint(**parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def train_step(step, optimizer, scaler, batch, device, amp: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One optimizer step on a batch (uint8 clips, flips, labels, then any per-video inputs such as
-    object vectors): move it to the device, flip and normalise the clips there, forward the loss
-    module (float16 autocast when amp), backward through the gradient scaler, step.
+def train_step(step, optimizer, scaler, batch: dict, device, amp: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimizer step on a batch as TrainClips gives it (uint8 "clips", "flip", "label", and the
+    video side's keys, e.g. object vectors): move it to the device, flip and normalise the clips
+    there, forward the loss module (float16 autocast when amp) with the video side as keywords,
+    backward through the gradient scaler, step.
 
     Returns the loss, and how many of the batch's clips the loss module labelled right as it went
     (its `batch_correct`, set in forward; None for a module that does not label, e.g. ResT trained on
     the masked token loss alone)."""
-    clips, flips, labels, *inputs = (x.to(device, non_blocking=True) for x in batch)
-    clips = to_model_input(clips, flips)
+    side = {key: x.to(device, non_blocking=True) for key, x in batch.items()}
+    clips = to_model_input(side.pop("clips"), side.pop("flip"))
+    labels = side.pop("label")
     module = getattr(step, "module", step)  # under DistributedDataParallel
     module.batch_correct = None
     with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-        loss = step(clips, labels, *inputs)
+        loss = step(clips, labels, **side)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
@@ -118,27 +120,28 @@ class Job:
     model_path: object
     history_path: object
     checkpoint_path: object
-    objects: object = None  # zsar.semantics.objects.VideoObjects of the source videos, for a model that takes them
+    video_side: object = None  # zsar.methods.spec.VideoSide of the source videos, for a model that reads one
 
     @cached_property
     def fingerprint(self) -> str:
-        objects = {} if self.objects is None else {"objects": self.objects.digest}
+        side = {} if self.video_side is None else {"video_side": self.video_side.digest}
         return _fingerprint(method=self.method, model_cfg=self.model_cfg, train_cfg=self.train_cfg,
                             sampling=self.sampling, seed=self.seed, classes=self.classes, **self.semantics,
                             train=sorted(self.train_videos["video_id"]), val=sorted(self.val_videos["video_id"]),
-                            **objects)
+                            **side)
 
 
 def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names: list[str], *,
           semantics: dict, model_cfg: dict, train_cfg: dict, sampling: dict, seed: int, threads: int,
-          model_path, history_path, checkpoint_path=None, objects=None, log=_stderr) -> None:
+          model_path, history_path, checkpoint_path=None, video_files: dict | None = None, log=_stderr) -> None:
     """Train `method` on the kept source classes and write model_path and history_path.
 
     `semantics` holds what the method needs of the class side (zsar.methods NEEDS: class_vectors,
     one row per class; class_tokens, the semantic stage's tokens per class), in `class_names`
     order. `model_cfg` and `train_cfg` are completed with the method's defaults (`resolve`).
-    `objects` (zsar.semantics.objects.VideoObjects) gives the source videos' object vectors to a model that
-    takes them (JigsawNet with model.objects); such a model needs them. With
+    `video_files` are the files the method's spec names per source video (its `video_files`, e.g.
+    JigsawNet's objects with model.objects), read by its `read_video_side`; a model whose settings
+    name such files needs them. With
     `checkpoint_path`, a job killed at any point resumes from there; the checkpoint is deleted at
     the end.
     """
@@ -151,22 +154,19 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
     val_videos = val_videos[val_videos["label"].isin(label_index)]
     if train_videos.empty:
         raise ValueError("no training videos belong to the kept source classes")
-    if model_cfg.get("objects") and objects is None:
-        raise ValueError(f"method '{method}' with model.objects needs the source videos' objects to train")
-    if not model_cfg.get("objects"):
-        objects = None
-    else:
-        covered = objects.coverage(train_videos["video_id"])
-        if not covered:
-            raise ValueError(f"none of the {len(train_videos)} training videos has objects in the objects file "
-                             f"(first: {train_videos['video_id'].iloc[0]!r}; the file's first: "
-                             f"{objects.video_ids[0]!r}): its first column must be the video_id of "
-                             "index/{dataset}.parquet")
-        log(f"{covered} of {len(train_videos)} training videos have objects")
+    spec = method_spec(method)
+    wanted = set(spec.video_files(model_cfg, "source"))
+    given = video_files or {}
+    if set(given) != wanted:
+        raise ValueError(f"method '{method}' with these settings reads {', '.join(sorted(wanted)) or 'no files'} "
+                         f"per video, but was given {', '.join(sorted(given)) or 'none'}")
+    video_side = spec.video_side(given)
+    if video_side is not None:
+        log(video_side.check(train_videos["video_id"], "training videos"))
     job = Job(method, train_videos, val_videos, class_names,
               {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, sampling,
               seed, threads, model_path, history_path,
-              None if checkpoint_path is None else Path(checkpoint_path), objects)
+              None if checkpoint_path is None else Path(checkpoint_path), video_side)
     processes = train_cfg["processes"]
     if processes == 1:
         _train_process(0, 1, job, log)
@@ -200,7 +200,7 @@ def _loader(job: Job, rank: int, world: int, cuda: bool):
     label_index = {name: i for i, name in enumerate(job.classes)}
     clip = job.sampling
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
-                         crop=clip["crop"], seed=job.seed, objects=job.objects)
+                         crop=clip["crop"], seed=job.seed, video_side=job.video_side)
     sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed) if world > 1 else None
     workers = job.train_cfg["workers"]
     loader = DataLoader(dataset, batch_size=job.train_cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
@@ -240,7 +240,8 @@ def _train_epoch(step, optimizer, scaler, loader, device, amp, log, desc) -> tor
     for batch in loader:
         loss, correct = train_step(step, optimizer, scaler, batch, device, amp)
         correct = float("nan") if correct is None else float(correct)
-        total += torch.tensor([loss.item() * len(batch[2]), len(batch[2]), correct], dtype=torch.float64)
+        n = len(batch["label"])
+        total += torch.tensor([loss.item() * n, n, correct], dtype=torch.float64)
         progress.advance()
     return total
 
@@ -296,7 +297,7 @@ def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
         torch.manual_seed(job.seed + rank)  # dropout and word masking differ across ranks; weights start equal
     # Each rank validates its share of the held-out videos; the counts are summed.
     my_val = job.val_videos.iloc[rank::world]
-    val_cfg = {**job.sampling, "workers": job.train_cfg["workers"], "objects": job.objects}
+    val_cfg = {**job.sampling, "workers": job.train_cfg["workers"], "video_side": job.video_side}
     log(f"{job.method}: training on {len(job.train_videos)} videos of {len(job.classes)} classes, "
         f"selecting on {len(job.val_videos)} held-out source videos")
 

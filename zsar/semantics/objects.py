@@ -105,9 +105,26 @@ class VideoObjects:
             return np.zeros(self.dim, np.float32), False
         return unit(self.name_vectors[self.name_ids[self.offsets[k]:self.offsets[k + 1]]].mean(axis=0)), True
 
+    def of(self, video_id: str) -> dict:
+        """A video's inputs to a model with an object branch (zsar.methods.spec.VideoSide): its object
+        vector and whether it has objects."""
+        vector, present = self.vector(video_id)
+        return {"objects": vector, "present": present}
+
     def coverage(self, video_ids: Iterable[str]) -> int:
         """How many of `video_ids` have objects."""
         return sum(video_id in self._row for video_id in video_ids)
+
+    def check(self, video_ids, what: str, required: bool = True) -> str:
+        """How many of `video_ids` have objects, for the log; when `required`, an error if none has
+        (the file's first column is not the index's video_id)."""
+        video_ids = list(video_ids)
+        covered = self.coverage(video_ids)
+        if required and video_ids and not covered:
+            raise ValueError(f"none of the {len(video_ids)} {what} has objects in the objects file "
+                             f"(first: {video_ids[0]!r}; the file's first: {self.video_ids[0]!r}): its first "
+                             "column must be the video_id of index/{dataset}.parquet")
+        return f"{covered} of {len(video_ids)} {what} have objects"
 
     @property
     def digest(self) -> str:

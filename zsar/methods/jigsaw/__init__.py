@@ -38,6 +38,28 @@ def object_files(model: dict, dataset: str) -> dict:
     return {"objects": f"semantic/{model['text_encoder']}/{dataset}_objects.h5"} if model.get("objects") else {}
 
 
+def read_phrases(files: dict) -> dict:
+    """The class side as training takes it: the embedded atomic actions (class_phrases), and with
+    model.text_layers their hidden states below those layers and the layers' pretrained weights."""
+    from zsar.semantics.embedding import read_phrase_embeddings
+
+    phrases = read_phrase_embeddings(files["phrases"])
+    if "phrase_states" in files:
+        from zsar.semantics.text_encoder import read_phrase_states
+
+        states = read_phrase_states(files["phrase_states"], phrases)
+        phrases.update(states=states["states"], mask=states["mask"], text_top=states["config"],
+                       text_weights=states["weights"])
+    return {"class_phrases": phrases}
+
+
+def read_objects(files: dict):
+    """The object branch's inputs per video (objects, present) from the embedded object names."""
+    from zsar.semantics.objects import read_video_objects
+
+    return read_video_objects(files["objects"])
+
+
 def check_text_encoder(model: dict, embeddings: dict) -> None:
     from zsar.semantics.embedding import SENTENCE_KINDS
 
@@ -87,7 +109,9 @@ SPEC = Method(
     extra_model_keys=frozenset({"widths", "layers", "d", "heads", "segments"}),
     check=check_jigsaw,
     class_files=phrase_files,
+    read_class_side=read_phrases,
     video_files=object_files,
+    read_video_side=read_objects,
     check_embeddings=check_text_encoder,
     config_sections=config_sections,
     scorer=alignment_scorer,

@@ -349,9 +349,9 @@ class _Loss(nn.Module):
         self.net, self.n_classes, self.alignment, self.cfg = net, n_classes, alignment, cfg
         self.phrases, self.phrase_class, self.phrase_atomic = phrases, phrase_class, phrase_atomic
 
-    def forward(self, clips, labels, *objects):
+    def forward(self, clips, labels, objects=None, present=None):
         correct = []
-        loss = self.net.loss(clips, labels, self.phrases, self.phrase_class, self.phrase_atomic, *objects,
+        loss = self.net.loss(clips, labels, self.phrases, self.phrase_class, self.phrase_atomic, objects, present,
                              temperature=self.cfg["temperature"], alignment=self.alignment,
                              consistency_weight=self.cfg["consistency_weight"], eps=self.cfg["eps"],
                              n_classes=self.n_classes, correct=correct).float()
