@@ -65,7 +65,7 @@ def test_a_failed_training_keeps_the_last_good_model_and_the_setting_put_back_ta
 
     shard.write_bytes(shard_bytes)
     write_config(run / "config.yaml", tiny_config())
-    snakemake(run)
+    snakemake(run, "results/e2e_synthetic/synthetic_0_50.json")
     assert "took those back" in (run / "logs/train_model/e2e_synthetic.log").read_text()
     assert model.read_bytes() == weights and result_file.read_bytes() == result_before
 
