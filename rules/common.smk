@@ -50,7 +50,10 @@ class Stopping:
         return asked
 
 
-plan = Stopping(Plan(config, workflow.basedir))
+# A listing is read once the list_videos checkpoint has made it (or found it up to date).
+plan = Stopping(
+    Plan(config, workflow.basedir, await_listing=lambda dataset: checkpoints.list_videos.get(dataset=dataset))
+)
 RENDERED = plan.rendered
 plan.check_config_names()
 

@@ -1,10 +1,14 @@
-rule list_videos:
-    """index/{dataset}/listed.parquet: the videos the annotation files list, read once for every
-    index shard (Kinetics-700's annotations and folders take seconds to read)."""
+checkpoint list_videos:
+    """index/{dataset}/listed.parquet and listed.json: the videos the annotation files list, each
+    with its size and time on disk. The one stage that stats every video: the DAG reads this
+    listing when it parses (shards, their parameters, what a model trained on), so a cluster job's
+    parse stats none. Listed again when the annotation files or the folders holding the videos
+    change (docs/data.md: and after overwriting a video in place)."""
     input:
         unpack(lambda wc: plan.index_inputs(wc.dataset)),
     output:
-        "index/{dataset}/listed.parquet",
+        listed="index/{dataset}/listed.parquet",
+        summary="index/{dataset}/listed.json",
     log:
         "logs/list_videos/{dataset}.log",
     benchmark:
@@ -14,7 +18,7 @@ rule list_videos:
     params:
         manifest=manifest_digest,
         root=lambda wc: f"{DATA}/{wc.dataset}",
-        listed=lambda wc: plan.listing_digest(wc.dataset),
+        folders=lambda wc: plan.listing_folders(wc.dataset),
     script:
         "../workflow_scripts/list_videos.py"
 
@@ -22,9 +26,8 @@ rule list_videos:
 rule index_videos:
     """List one shard's videos with label and split, and what decord finds when it opens each."""
     input:
-        # A new listing (annotations changed, or a video's folder or extension on disk) reindexes
-        # every shard: a parameter compared only when nothing upstream reruns cannot stand in for it.
-        listed="index/{dataset}/listed.parquet",
+        # ancient: a new listing reindexes the shards whose videos changed (the `videos` parameter), not all.
+        listed=lambda wc: ancient(plan.listing_input(wc.dataset)),
     output:
         "index/{dataset}/{shard}.parquet",
     log:

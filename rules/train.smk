@@ -5,8 +5,11 @@ rule training_inputs:
     sizes and times, short side, raw or JPEG quality), not how the cache is cut. A parameter of
     train_model would not do: Snakemake does not compare a job's parameters when a job upstream
     reruns, and the clip catalogue upstream is `ancient` (it reruns whenever the cache is re-cut).
-    This rule has no input, so its parameters are always compared, and a change retrains.
+    This rule has no input but a downloaded source's listing, ancient, read for its digest: its
+    parameters are always compared, and a change retrains.
     """
+    input:
+        lambda wc: [ancient(path) for path in plan.source_listing(wc.run)],
     output:
         "models/{run}/inputs.json",
     log:

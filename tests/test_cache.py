@@ -180,3 +180,40 @@ def test_a_video_side_rides_with_each_clip_and_reaches_the_model_as_keywords(tmp
     assert model.seen[0][0] == (2, 3, 4, 16, 16) and torch.equal(model.seen[0][1], batch["tag"])
     embedded = embed_videos(model, videos, length=4, stride=1, crop=16, n_clips=3, video_side=Side())
     assert np.array_equal(embedded, [[1.0, 1.0], [0.0, 0.0]])  # each clip of a video got the video's side
+
+
+def test_an_epoch_in_shard_runs_opens_each_shard_once_and_visits_every_video(tmp_path, monkeypatch):
+    """ShardRuns: a seeded order of every video that reads the cache a window of shards at a time, so
+    that a loader process with a handle budget of the window opens each shard once per epoch."""
+    from zsar.data import cache
+    from zsar.data.clips import ShardRuns
+
+    paths = []
+    for k in range(12):
+        paths.append(str(write(tmp_path / f"{k}.h5", {f"v{k}_{j}": smooth_video(n=6) for j in range(4)}, codec="raw")))
+    videos = pd.DataFrame({"shard_path": [p for p in paths for _ in range(4)],
+                           "video_id": [f"v{k}_{j}" for k in range(12) for j in range(4)], "label": "x"})
+    runs = ShardRuns(videos["shard_path"], window=3, seed=0)
+    order = runs.order()
+    assert sorted(order) == list(range(48)) and len(runs) == 48
+    for start in range(0, 48, 12):  # each run of 12 videos comes from 3 shards
+        assert videos["shard_path"].iloc[order[start:start + 12]].nunique() == 3
+    assert np.array_equal(ShardRuns(videos["shard_path"], 3, seed=0).order(), order)  # seeded
+    runs.set_epoch(1)
+    assert not np.array_equal(runs.order(), order)
+    ranks = [list(ShardRuns(videos["shard_path"][:47], 3, seed=0, rank=r, world=2)) for r in range(2)]
+    assert len(ranks[0]) == len(ranks[1]) == 24 and set(ranks[0]) | set(ranks[1]) == set(range(47))
+
+    opened = []
+    real = cache._Shard.__init__
+    monkeypatch.setattr(cache._Shard, "__init__", lambda self, path: opened.append(path) or real(self, path))
+
+    def epoch(order):
+        opened.clear()
+        clips = TrainClips(videos, {"x": 0}, length=4, stride=1, crop=16, seed=0, max_open=3)
+        for i in order:
+            clips[i]
+        return len(opened)
+
+    assert epoch(ShardRuns(videos["shard_path"], 3, seed=0)) == 12
+    assert epoch(np.random.default_rng(0).permutation(48)) > 30  # a plain shuffle reopens nearly every clip

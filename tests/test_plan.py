@@ -157,6 +157,58 @@ def test_shards_follow_the_rendered_world_and_the_decode_settings():
     assert plan.shard_stamp("synthkinetics", 0) is None  # rendered: render_synthetic tracks its videos
 
 
+def test_a_downloaded_dataset_is_planned_from_its_listing_alone(tmp_path, monkeypatch):
+    """Shards, their parameters and what a model trained on come from index/{dataset}/listed.*, which
+    list_videos writes; planning reads no video (a cluster job's parse stats none)."""
+    import os
+
+    from zsar.data.index import take_listing, write_listing
+    from zsar.data.manifest import load_manifest
+
+    root = tmp_path / "data/ucf101"
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 Archery\n")
+    (lists / "trainlist01.txt").write_text("".join(f"Archery/v_Archery_g0{k}_c01.avi 1\n" for k in range(1, 6)))
+    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\n")
+    for k in range(1, 5):  # g05 is listed but not on disk
+        (root / f"UCF-101/Archery/v_Archery_g0{k}_c01.avi").parent.mkdir(parents=True, exist_ok=True)
+        (root / f"UCF-101/Archery/v_Archery_g0{k}_c01.avi").write_bytes(b"\0" * k)
+    monkeypatch.chdir(tmp_path)
+    plan = plan_of(data_root="data", decode={"overrides": {"ucf101": {"videos_per_shard": 2}}})
+    with pytest.raises(PlanError, match=r"index/ucf101/listed.json is missing: run `snakemake index/ucf101/listed.json`"):
+        plan.n_shards("ucf101")
+    listing = plan.listing_files("ucf101")
+    manifest = load_manifest("ucf101", REPO / "data_manifest", "data")
+    write_listing(take_listing(manifest, root)[0], listing["listed"], listing["summary"])
+
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
+    assert plan.n_videos("ucf101") == 4 and plan.n_shards("ucf101") == 2  # the 4 on disk, 2 a shard
+    stamps = [plan.shard_stamp("ucf101", s) for s in range(2)]
+    frames = plan.trained_frames_digest("ucf101")
+    assert len(set(stamps)) == 2 and plan.shard_stamp("ucf101", 7) == "no videos"
+    assert not [path for path in stats if path.endswith(".avi")], stats
+    monkeypatch.setattr(os, "stat", real_stat)
+
+    # A video rewritten in place counts once the listing is taken again: its shard's stamp changes,
+    # and what a model trained on.
+    (root / "UCF-101/Archery/v_Archery_g02_c01.avi").write_bytes(b"\1" * 10)
+    assert [plan.shard_stamp("ucf101", s) for s in range(2)] == stamps  # the listing is what the plan sees
+    write_listing(take_listing(manifest, root)[0], listing["listed"], listing["summary"])
+    again = [plan.shard_stamp("ucf101", s) for s in range(2)]
+    assert sum(a != b for a, b in zip(stamps, again)) == 1 and plan.trained_frames_digest("ucf101") != frames
+
+    # The folders' times: a file added to a class folder changes them; one rewritten in place does not.
+    folders = plan.listing_folders("ucf101")
+    (root / "UCF-101/Archery/v_Archery_g01_c01.avi").write_bytes(b"\2" * 3)
+    assert plan.listing_folders("ucf101") == folders
+    (root / "UCF-101/Archery/v_Archery_g05_c01.avi").write_bytes(b"\3")
+    assert plan.listing_folders("ucf101") != folders
+    assert plan.listing_folders("synthkinetics") is None  # rendered: render_synthetic tracks its videos
+
+
 def test_the_report_shows_every_summary_run_on_every_target_and_protocol():
     plan = plan_of()
     figures = plan.report_figures()

@@ -275,3 +275,29 @@ def test_history_records_the_training_top1_of_every_phase(videos, tmp_path, meth
         train(**arguments(videos, tmp_path / "mlm", method, cls_weight=0) | {"log": lambda m: None})
         joint = pd.read_csv(tmp_path / "mlm/history.csv").query("phase == 'joint'")
         assert joint["train_top1"].isna().all() and joint["val_top1"].notna().all()
+
+
+def test_a_source_in_more_shards_than_the_window_trains_in_shard_runs(videos, tmp_path, monkeypatch):
+    """train.shard_window: a source cached in more shards than the window is read in ShardRuns' order,
+    one new order per epoch; train.open_shards bounds each loader's open files."""
+    import shutil
+
+    from zsar.data import clips
+    from zsar.models import training
+
+    second = tmp_path / "clips2.h5"  # the same videos in a second shard file: half of them read from it
+    shutil.copy(videos["shard_path"].iloc[0], second)
+    split = videos.assign(shard_path=[p if k % 2 else str(second) for k, p in enumerate(videos["shard_path"])])
+    epochs = []
+
+    class Counting(clips.ShardRuns):
+        def set_epoch(self, epoch):
+            epochs.append(epoch)
+            super().set_epoch(epoch)
+
+    monkeypatch.setattr(training, "ShardRuns", Counting)
+    training.train(**arguments(split, tmp_path, "e2e", epochs=2, shard_window=1, open_shards=1) | {"log": lambda m: None})
+    assert epochs == [1, 2] and (tmp_path / "model.pt").exists()
+    epochs.clear()
+    training.train(**arguments(split, tmp_path, "e2e", epochs=2, shard_window=2) | {"log": lambda m: None})
+    assert epochs == []  # two shards fit one window: a plain shuffle

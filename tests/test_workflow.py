@@ -1,6 +1,7 @@
 """Whole-DAG runs of the Snakefile on the tiny synthetic config."""
 
 import json
+import os
 import re
 import sys
 
@@ -191,7 +192,25 @@ def test_scoring_refuses_a_target_the_model_was_trained_near(tiny_run_copy):
     assert not (tiny_run_copy / "results/unfiltered/synthetic_0_100.json").exists()
 
 
-def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_shard_only(tmp_path):
+# Started in every Python process of a snakemake command: records each video file that the process
+# stats, lists or opens, to the file named by ZSAR_VIDEO_ACCESS.
+VIDEO_ACCESS = """
+import builtins, io, os
+_log = os.environ["ZSAR_VIDEO_ACCESS"]
+def _watch(call):
+    def watched(path, *args, **kwargs):
+        name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else ""
+        if name.endswith(".avi"):
+            with _open(_log, "a") as log:
+                log.write(name + "\\n")
+        return call(path, *args, **kwargs)
+    return watched
+_open = builtins.open
+os.stat, os.lstat, builtins.open, io.open = (_watch(f) for f in (os.stat, os.lstat, builtins.open, io.open))
+"""
+
+
+def test_ucf101_on_disk_is_listed_once_and_a_video_overwritten_in_place_redoes_its_shard_only(tmp_path):
     from test_layouts import write_avi
 
     root = tmp_path / "data/ucf101"
@@ -215,15 +234,41 @@ def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_s
     log = (tmp_path / "logs/merge_index/ucf101.log").read_text()
     assert "3 videos listed, 2 decodable; the manifest expects 13320" in log
     assert "v_Archery_g01_c02.avi: missing file" in log
-    assert planned_jobs(snakemake(tmp_path, "-n", *targets)) == {}
+    assert "3 videos listed, 2 of them on disk" in (tmp_path / "logs/list_videos/ucf101.log").read_text()
 
+    # Planning reads the listing: no process of a dry run (nor a cluster job's parse, which plans
+    # the same way) stats, lists or opens a video.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(VIDEO_ACCESS)
+    access = tmp_path / "video_access.txt"
+    os.environ["ZSAR_VIDEO_ACCESS"] = str(access)
+    try:
+        assert planned_jobs(snakemake(tmp_path, "-n", *targets, python_path=hook)) == {}
+    finally:
+        del os.environ["ZSAR_VIDEO_ACCESS"]
+    assert not access.exists(), access.read_text()[:500]
+
+    # A video overwritten in place leaves its folder's time alone: listing again (-R list_videos)
+    # finds it, and its shard alone is indexed and decoded again.
+    shard_times = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "index/ucf101").glob("*.parquet")}
     write_avi(root / "UCF-101/Archery/v_Archery_g01_c01.avi", n=10)  # same name, new content
     assert index.loc["v_Archery_g01_c01", "shard"] == 1
-    result = snakemake(tmp_path, "-n", *targets)
-    assert planned_jobs(result) == {"index_videos": 1, "merge_index": 1, "check_data": 1, "decode_clips": 1}
-    assert "index/ucf101/1.parquet" in result.stdout
-    snakemake(tmp_path, *targets)
+    snakemake(tmp_path, *targets, "-R", "list_videos")
     assert pd.read_parquet(tmp_path / "index/ucf101.parquet").set_index("video_id").loc["v_Archery_g01_c01", "frames"] == 10
+    changed = {p.name for p in (tmp_path / "index/ucf101").glob("*.parquet") if p.stat().st_mtime_ns != shard_times[p.name]}
+    assert changed == {"listed.parquet", "1.parquet"}
+
+    # A file added to a video folder lists the dataset again, by itself (a dry run cannot tell what
+    # follows a listing, so it shows the stages after it too); as the file is listed nowhere,
+    # nothing else reruns.
+    shard_times = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "index/ucf101").glob("*.parquet")}
+    write_avi(root / "UCF-101/Archery/v_Archery_g02_c01.avi")
+    assert planned_jobs(snakemake(tmp_path, "-n", *targets))["list_videos"] == 1
+    snakemake(tmp_path, *targets)
+    changed = {p.name for p in (tmp_path / "index/ucf101").glob("*.parquet") if p.stat().st_mtime_ns != shard_times[p.name]}
+    assert changed == {"listed.parquet"}
+    assert planned_jobs(snakemake(tmp_path, "-n", *targets)) == {}
 
     # The gate at its defaults refuses this copy before decoding, naming the counts and the classes.
     write_config(tmp_path / "config.yaml", tiny_config(decode=config["decode"]))
@@ -234,13 +279,15 @@ def test_ucf101_on_disk_is_indexed_and_a_video_overwritten_in_place_redoes_its_s
     assert "UCF101" in log and "list 3 videos, 2 of them decodable" in log
     assert "101 of 101 classes have fewer than 2 decodable videos" in log and "data_gate.min_decodable" in log
 
-    # The same video listed twice stops the run before any job, naming both lines.
+    # The same video listed twice stops the listing, naming both lines; the index and cache stay.
     with open(root / "ucfTrainTestlist/testlist01.txt", "a") as listing:
         listing.write("Archery/v_Archery_g01_c01.avi\n")
-    result = snakemake(tmp_path, "-n", *targets, check=False)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert ("video 'v_Archery_g01_c01': data/ucf101/ucfTrainTestlist/testlist01.txt line 1 and "
-            "data/ucf101/ucfTrainTestlist/testlist01.txt line 3") in result.stderr
+    result = snakemake(tmp_path, *targets, check=False)
+    assert result.returncode == 1
+    log = (tmp_path / "logs/list_videos/ucf101.log").read_text()
+    assert "Traceback" not in log and ("video 'v_Archery_g01_c01': data/ucf101/ucfTrainTestlist/testlist01.txt line 1 "
+                                       "and data/ucf101/ucfTrainTestlist/testlist01.txt line 3") in log
+    assert (tmp_path / "index/ucf101.parquet").exists() and (tmp_path / "index/ucf101/1.parquet").exists()
 
 
 def test_a_crop_larger_than_the_cached_frames_stops_before_any_job(tmp_path):

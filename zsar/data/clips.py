@@ -118,6 +118,43 @@ class TrainClips:
                 **_side(self.video_side, row["video_id"])}
 
 
+class ShardRuns:
+    """An epoch's order of videos that reads the clip cache in runs of shards: the shards shuffled,
+    cut into windows of `window` shards, and the videos of each window shuffled. Each loader process
+    then opens each shard about once per epoch (with a handle budget of at least `window`) instead of
+    nearly once per clip, as a plain shuffle over Kinetics-700's ~1,200 shards would.
+
+    Seeded by (seed, epoch): the same order whatever the worker count, and again after a resume.
+    With `world` > 1 processes, rank r takes every world-th video of the order, the order padded with
+    its first videos to a multiple of `world` (as DistributedSampler pads).
+    """
+
+    def __init__(self, shard_of, window: int, seed: int, rank: int = 0, world: int = 1):
+        codes, shards = pd.factorize(pd.Series(list(shard_of)))
+        self.members = [np.flatnonzero(codes == k) for k in range(len(shards))]
+        self.n, self.window, self.seed, self.rank, self.world = len(codes), max(1, window), seed, rank, world
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def order(self) -> np.ndarray:
+        """This epoch's whole order (before the ranks take their shares)."""
+        rng = np.random.default_rng([self.seed, self.epoch])
+        shards = rng.permutation(len(self.members))
+        runs = [rng.permutation(np.concatenate([self.members[k] for k in shards[start:start + self.window]]))
+                for start in range(0, len(shards), self.window)]
+        order = np.concatenate(runs) if runs else np.zeros(0, np.int64)
+        padding = -len(order) % self.world
+        return np.concatenate([order, order[:padding]])
+
+    def __iter__(self):
+        return iter(self.order()[self.rank::self.world].tolist())
+
+    def __len__(self) -> int:
+        return -(-self.n // self.world)
+
+
 class TestClips:
     """All `n_clips` uniformly spaced, centre-cropped clips of a video: a dict of the clips,
     (n_clips, T, crop, crop, 3) uint8, plus the video's inputs of `video_side` when given."""

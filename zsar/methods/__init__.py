@@ -14,9 +14,9 @@ import functools
 import importlib
 
 from zsar.methods import e2e, jigsaw, rest
-from zsar.methods.spec import NEEDS, SCORES, Method
+from zsar.methods.spec import LOADER_OPTIONS, NEEDS, SCORES, Method
 
-__all__ = ["NEEDS", "REGISTRY", "SAMPLING_PRESETS", "SCORES", "Method", "method", "resolve"]
+__all__ = ["LOADER_OPTIONS", "NEEDS", "REGISTRY", "SAMPLING_PRESETS", "SCORES", "Method", "method", "resolve"]
 
 REGISTRY = {spec.name: spec for spec in (e2e.SPEC, rest.SPEC, jigsaw.SPEC)}
 
@@ -52,7 +52,7 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
     """A run's model and train settings: the method's defaults, overridden by the run's own keys."""
     spec = method(name)
     model_keys = set(spec.model_defaults) | spec.extra_model_keys
-    train_keys = set(spec.train_defaults) | spec.extra_train_keys
+    train_keys = set(spec.train_defaults) | spec.extra_train_keys | set(LOADER_OPTIONS)
     for section, given, known in (("model", model, model_keys), ("train", train, train_keys)):
         unknown = sorted(set(given) - known)
         if unknown:

@@ -172,3 +172,8 @@ def check_heads(width: int, heads: int, what: str) -> None:
 
 # Shared by the training defaults of every method.
 LOADER = {"workers": 0, "processes": 1}
+# Loader settings every method takes besides LOADER's, with their defaults applied by the training
+# loop (so that existing runs' resolved settings stay as they were): an epoch reads the clip cache
+# in runs of `shard_window` shards (zsar.data.clips.ShardRuns), each loader process keeping at most
+# `open_shards` shard files open.
+LOADER_OPTIONS = {"shard_window": 8, "open_shards": 32}

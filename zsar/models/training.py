@@ -34,10 +34,10 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from zsar.data.clips import TrainClips
+from zsar.data.clips import ShardRuns, TrainClips
 from zsar.data.sampling import to_model_input
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
-from zsar.methods import method as method_spec, resolve
+from zsar.methods import LOADER_OPTIONS, method as method_spec, resolve
 from zsar.models.extract import embed_videos
 from zsar.progress import Progress
 
@@ -196,12 +196,20 @@ def _start_process(rank: int, world: int, job: Job) -> torch.device:
 
 
 def _loader(job: Job, rank: int, world: int, cuda: bool):
-    """The training clips (one random clip per video per epoch), this rank's share of them."""
+    """The training clips (one random clip per video per epoch), this rank's share of them.
+
+    A source cached in more shards than `train.shard_window` is read in runs of that many shards
+    (ShardRuns); a smaller one in a plain shuffle, which reads the same shards anyway."""
     label_index = {name: i for i, name in enumerate(job.classes)}
-    clip = job.sampling
+    clip, options = job.sampling, {**LOADER_OPTIONS, **job.train_cfg}
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
-                         crop=clip["crop"], seed=job.seed, video_side=job.video_side)
-    sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed) if world > 1 else None
+                         crop=clip["crop"], seed=job.seed, max_open=options["open_shards"], video_side=job.video_side)
+    if job.train_videos["shard_path"].nunique() > options["shard_window"]:
+        sampler = ShardRuns(dataset.videos["shard_path"], options["shard_window"], job.seed, rank, world)
+    elif world > 1:
+        sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed)
+    else:
+        sampler = None
     workers = job.train_cfg["workers"]
     loader = DataLoader(dataset, batch_size=job.train_cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
                         num_workers=workers, generator=torch.Generator().manual_seed(job.seed),

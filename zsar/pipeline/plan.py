@@ -35,17 +35,27 @@ def digest(value, size: int = 16) -> str:
     return hashlib.blake2b(json.dumps(value, sort_keys=True).encode(), digest_size=size).hexdigest()
 
 
-def table_digest(table, columns) -> str:
-    """A digest of a table's rows, by the given columns, in the table's order."""
-    lines = table[columns[0]].str.cat([table[c] for c in columns[1:]], sep="\t")
-    return hashlib.blake2b("\n".join(lines).encode(), digest_size=16).hexdigest()
+@functools.cache
+def _read_json_cached(path: str, mtime_ns: int) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+@functools.cache
+def _shard_stamps(path: str, mtime_ns: int, n_shards: int) -> dict:
+    from zsar.data.index import assign_shards, shard_stamps
+    from zsar.io import read_parquet
+
+    return shard_stamps(assign_shards(read_parquet(path), n_shards))
 
 
 class Plan:
     """The DAG's answers for one config; every method is cached for the parse it serves."""
 
-    def __init__(self, config: dict, basedir: str):
+    def __init__(self, config: dict, basedir: str, await_listing=None):
         self.config = config
+        # Called before a listing file is read: rules/common.smk passes the list_videos checkpoint.
+        self.await_listing = await_listing or (lambda dataset: None)
         self.data = config["data_root"]
         self.basedir = basedir
         self.manifests = os.path.join(basedir, "data_manifest")
@@ -98,30 +108,31 @@ class Plan:
         if message:
             raise PlanError(message)
 
-    @functools.cache
-    def listing(self, dataset: str):
-        """A downloaded dataset's listed videos with each file's (size, time) on disk.
+    def listing_files(self, dataset: str) -> dict:
+        """The listing of a downloaded dataset (rule list_videos): every listed video with its size and
+        time, and the summary the plan reads."""
+        return {"listed": f"index/{dataset}/listed.parquet", "summary": f"index/{dataset}/listed.json"}
 
-        One stat per video: Kinetics-700's 580k take seconds (benchmarks/dag_scale.py). `present`
-        says whether the file is there.
-        """
-        from zsar.data.index import file_stamp, listed_videos
+    def _listing_file(self, dataset: str, which: str) -> str:
+        """A listing file, once Snakemake has it up to date (`await_listing`: the list_videos checkpoint,
+        which stops this question until the listing is made). The videos themselves are never read
+        here: a cluster job's parse stats none of them."""
+        self.await_listing(dataset)
+        path = self.listing_files(dataset)[which]
+        if not os.path.exists(path):
+            raise PlanError(f"{path} is missing: run `snakemake {path}` to list {dataset}'s videos")
+        return path
 
-        self.require_data([dataset])
-        try:
-            listed, _ = listed_videos(self.manifest(dataset), self.root(dataset))
-        except ValueError as error:  # a malformed annotation file, a video listed twice
-            raise PlanError(str(error)) from None
-        prefix = os.path.join(self.root(dataset), "")
-        stamps = [file_stamp(prefix + rel) for rel in listed["path"]]
-        return listed.assign(stamp=[str(s) for s in stamps], present=[s is not None for s in stamps])
+    def listing_summary(self, dataset: str) -> dict:
+        path = self._listing_file(dataset, "summary")
+        return _read_json_cached(path, os.stat(path).st_mtime_ns)
 
     def n_videos(self, dataset: str) -> int:
         """Videos of the dataset to cut into shards: the rendered count, or those on disk."""
         if dataset in self.rendered:
             per_class = sum(self.config["synthetic"]["videos_per_class"][dataset].values())
             return per_class * len(self.manifest(dataset)["classes"])
-        return int(self.listing(dataset)["present"].sum())
+        return self.listing_summary(dataset)["present"]
 
     def n_shards(self, dataset: str) -> int:
         """Shards follow the videos on disk: a partial copy gets fewer, fuller shards."""
@@ -131,28 +142,36 @@ class Plan:
         """`pattern` ({dataset}, {shard} and the given fields) for every shard of the dataset."""
         return [pattern.format(dataset=dataset, shard=s, **fields) for s in range(self.n_shards(dataset))]
 
-    @functools.cache
-    def _video_stamps(self, dataset: str) -> dict:
-        from zsar.data.index import assign_shards, shard_stamps
-
-        return shard_stamps(assign_shards(self.listing(dataset), self.n_shards(dataset)))
-
     def shard_stamp(self, dataset: str, shard: int) -> str | None:
         """The `videos` parameter of an index shard: a digest of its videos' paths, labels, splits,
-        sizes and times. Rendered datasets have none: render_synthetic tracks them."""
+        sizes and times, as the listing took them. Rendered datasets have none: render_synthetic
+        tracks them."""
         if dataset in self.rendered:
             return None
-        return self._video_stamps(dataset).get(int(shard), "no videos")
+        path = self._listing_file(dataset, "listed")
+        stamps = _shard_stamps(path, os.stat(path).st_mtime_ns, self.n_shards(dataset))
+        return stamps.get(int(shard), "no videos")
 
-    def listing_digest(self, dataset: str) -> str | None:
-        """The `listed` parameter of list_videos: which files the annotations point to on disk.
+    def listing_input(self, dataset: str, which: str = "listed") -> str:
+        """A listing file as the input of a rule whose parameters read it, asked through the checkpoint:
+        Snakemake then compares those parameters only once the listing is up to date."""
+        return self._listing_file(dataset, which)
 
-        Which folder and extension a video has is read from the disk (label folders with underscores,
-        .webm or .mkv), not from the annotation files alone, so a change there relists.
-        """
+    def source_listing(self, run: str) -> list[str]:
+        """training_inputs reads its downloaded source's listing summary (trained_frames_digest)."""
+        source = self.run(run)["source"]
+        return [] if source in self.rendered else [self.listing_input(source, "summary")]
+
+    def listing_folders(self, dataset: str) -> str | None:
+        """The `folders` parameter of list_videos: the times of the dataset's folders (zsar.data.index's
+        folder_stamps), so that a video added, removed or renamed lists the dataset again. A video
+        overwritten in place under its name leaves them alone: `snakemake -R list_videos` lists again
+        (docs/data.md)."""
         if dataset in self.rendered:
             return None
-        return table_digest(self.listing(dataset), ["video_id", "path", "label", "split"])
+        from zsar.data.index import folder_stamps
+
+        return folder_stamps(self.root(dataset))
 
     def index_inputs(self, dataset: str) -> dict:
         """The files the index is built from: rendered annotations, or the dataset's annotation files.
@@ -167,7 +186,6 @@ class Plan:
         required = [f"{root}/{rel}" for rel in self.manifest(dataset)["required"]]
         return {"annotations": [path for path in required if os.path.isfile(path)]}
 
-    @functools.cache
     def trained_frames_digest(self, dataset: str) -> str:
         """What a model trained on `dataset` saw, whatever the cache's cut into shards or its compression.
 
@@ -187,8 +205,7 @@ class Plan:
             parts["videos"] = {key: synthetic[key] for key in ("seed", "frames", "size", "fps")}
             parts["videos"]["per_class"] = synthetic["videos_per_class"][dataset]
         else:
-            table = self.listing(dataset).sort_values("video_id")
-            parts["videos"] = table_digest(table, ["video_id", "path", "label", "split", "stamp"])
+            parts["videos"] = self.listing_summary(dataset)["digest"]
         return digest(parts)
 
     def description_files(self, dataset: str) -> dict:
