@@ -16,7 +16,7 @@ decodes it once as decode_clips does (decord, scaled in the decoder to the short
 
 and compares them with "decord": each training clip decoded from the video file when it is asked
 for (a new VideoReader scaled in the decoder to the cache's size, one thread, the clip's frames read
-as zsar.data.clips.read_frames reads them, then the crop), with exactly TrainClips' sampling (same seeds,
+as zsar.data.decode.read_frames reads them, then the crop), with exactly TrainClips' sampling (same seeds,
 clip start and crop box).
 
 What the figures mean:
@@ -61,7 +61,8 @@ from videos import write
 
 from zsar.data import sampling
 from zsar.data.cache import Shards, ShardWriter, cached_videos
-from zsar.data.clips import TrainClips, decode_video, read_frames
+from zsar.data.clips import TrainClips
+from zsar.data.decode import decode_video, read_frames
 from zsar.methods import SAMPLING_PRESETS
 
 KINETICS_700_VIDEOS = 580_317

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from videos import write
 
 from zsar.data import sampling
-from zsar.data.clips import decode_video, read_frames
+from zsar.data.decode import decode_video, read_frames
 
 
 def timed(fn) -> float:

@@ -48,11 +48,12 @@ def test_test_clips_span_the_video_and_short_videos_loop():
 
 def test_sampling_presets_are_the_papers_and_run_keys_override_them():
     from zsar.data.sampling import resolve_sampling
+    from zsar.methods import SAMPLING_PRESETS
 
-    assert resolve_sampling({}, "e2e") == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
-    assert [resolve_sampling({"preset": p}, "e2e")["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
-    assert resolve_sampling({"preset": "rest18"}, "e2e")["stride"] == 6 and resolve_sampling({"preset": "rest18"}, "e2e")["crop"] == 224
-    assert resolve_sampling({"preset": "e2e", "test_clips": 5}, "e2e")["test_clips"] == 5
+    assert resolve_sampling({}, "e2e", SAMPLING_PRESETS) == {"frames": 16, "stride": 1, "crop": 112, "test_clips": 25}
+    assert [resolve_sampling({"preset": p}, "e2e", SAMPLING_PRESETS)["frames"] for p in ("rest18", "rest34", "rest101")] == [16, 8, 4]
+    assert resolve_sampling({"preset": "rest18"}, "e2e", SAMPLING_PRESETS)["stride"] == 6 and resolve_sampling({"preset": "rest18"}, "e2e", SAMPLING_PRESETS)["crop"] == 224
+    assert resolve_sampling({"preset": "e2e", "test_clips": 5}, "e2e", SAMPLING_PRESETS)["test_clips"] == 5
 
 
 def test_e2e_takes_c3d_with_its_papers_shape_by_default():

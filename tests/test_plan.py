@@ -162,7 +162,7 @@ def test_a_downloaded_dataset_is_planned_from_its_listing_alone(tmp_path, monkey
     list_videos writes; planning reads no video (a cluster job's parse stats none)."""
     import os
 
-    from zsar.data.index import take_listing, write_listing
+    from zsar.data.listing import take_listing, write_listing
     from zsar.data.manifest import load_manifest
 
     root = tmp_path / "data/ucf101"

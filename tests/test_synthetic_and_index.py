@@ -1,7 +1,7 @@
 import numpy as np
 
 from zsar.data.cache import cached_videos
-from zsar.data.clips import decode_shard
+from zsar.data.decode import decode_shard
 from zsar.data.index import index_videos
 from zsar.data.layouts import read_annotations_csv
 from zsar.data.synthetic import MOTIONS, OBJECTS, render_dataset, render_frames

@@ -2,7 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.data.clips import decode_shard
+from zsar.data.decode import decode_shard
 from zsar.io import read_json, read_parquet
 from zsar.progress import Progress
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from zsar.data.index import take_listing, write_listing
+from zsar.data.listing import take_listing, write_listing
 from zsar.data.manifest import load_manifest, workflow_manifests
 
 # The data root: where a classes_file lies (data_manifest/templates/custom.yaml).

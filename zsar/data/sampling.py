@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-def resolve_sampling(settings: dict, default: str, presets: dict | None = None) -> dict:
-    """A run's sampling: its preset's values (`presets`, by default every zsar method's papers' presets;
-    `default` when the run names none), overridden by any key the run sets itself."""
-    if presets is None:
-        from zsar.methods import SAMPLING_PRESETS as presets
-
+def resolve_sampling(settings: dict, default: str, presets: dict) -> dict:
+    """A run's sampling: its preset's values (of `presets`, the methods' papers' presets by name;
+    `default` when the run names none), overridden by any key the run sets itself. The presets are
+    passed in: the data stages that import this module do not depend on the methods."""
     preset = settings.get("preset", default)
     if preset not in presets:
         raise ValueError(f"unknown sampling preset {preset!r}; use one of {', '.join(presets)}")

@@ -163,13 +163,13 @@ class Plan:
         return [] if source in self.rendered else [self.listing_input(source, "summary")]
 
     def listing_folders(self, dataset: str) -> str | None:
-        """The `folders` parameter of list_videos: the times of the dataset's folders (zsar.data.index's
+        """The `folders` parameter of list_videos: the times of the dataset's folders (zsar.data.listing's
         folder_stamps), so that a video added, removed or renamed lists the dataset again. A video
         overwritten in place under its name leaves them alone: `snakemake -R list_videos` lists again
         (docs/data.md)."""
         if dataset in self.rendered:
             return None
-        from zsar.data.index import folder_stamps
+        from zsar.data.listing import folder_stamps
 
         return folder_stamps(self.root(dataset))
 
