@@ -12,6 +12,9 @@ regression; ResT's joint CE + 0.5 MTL). "cache" reads every batch through TrainC
 The sides are interleaved: after an untimed warm-up step of each, --rounds rounds each time memory
 then cache (--steps timed steps each, after one untimed step); each side's figure is its median over
 the rounds, and the ratio is the median of the rounds' paired ratios cache / memory, with its min-max.
+Beside clips/s it prints the model's FLOPs per training clip (forward and backward of one step,
+counted by torch.utils.flop_counter: matrix multiplies and convolutions, multiply-adds counted as 2)
+and the TFLOP/s that each side's clips/s achieves with them, to compare against the device's peak.
 
     .venv/bin/python benchmarks/train_throughput.py [--presets e2e rest18 ...] [--batch 4] [--steps 3] [--rounds 3]
 
@@ -82,6 +85,16 @@ def clips_per_second(step, optimizer, batches, device, amp, steps: int) -> float
     return done / (time.perf_counter() - started)
 
 
+def flops_per_clip(step, optimizer, batch, device) -> float:
+    """FLOPs of one training step on `batch` (forward, backward), per clip; the step is taken, in full
+    precision, so count it before the timed steps."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        train_step(step, optimizer, torch.amp.GradScaler("cuda", enabled=False), batch, device, False)
+    return counter.get_total_flops() / len(batch["label"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS)
@@ -101,7 +114,7 @@ def main() -> None:
           f"batch {args.batch}, {args.steps} timed steps x {args.rounds} interleaved rounds, {args.workers} loader "
           f"workers, {args.codec} cache")
     print(f"{'preset':<9}{'frames x crop':>15}{'cache (clips/s)':>17}{'memory (clips/s)':>18}"
-          f"{'ratio (min-max)':>22}")
+          f"{'ratio (min-max)':>22}{'GFLOP/clip':>12}{'TFLOP/s cache, memory':>24}")
     for preset in args.presets:
         clip = SAMPLING_PRESETS[preset]
         short_side = clip["crop"] + clip["crop"] // 7  # as decode_clips caches: a little above the crop
@@ -129,6 +142,7 @@ def main() -> None:
         def memory_batches(batch=in_memory):
             return iter(lambda: batch, None)
 
+        flops = flops_per_clip(step, optimizer, in_memory, device)
         clips_per_second(step, optimizer, memory_batches(), device, amp, 1)  # warm up both sides
         clips_per_second(step, optimizer, cached(), device, amp, 1)
         rates = np.array([(clips_per_second(step, optimizer, memory_batches(), device, amp, args.steps),
@@ -137,7 +151,8 @@ def main() -> None:
         memory, cache = np.median(rates, axis=0)
         ratio = rates[:, 1] / rates[:, 0]
         print(f"{preset:<9}{clip['frames']:>8} x {clip['crop']:<4}{cache:>17.2f}{memory:>18.2f}"
-              f"{np.median(ratio):>9.2f} ({ratio.min():.2f}-{ratio.max():.2f})")
+              f"{np.median(ratio):>9.2f} ({ratio.min():.2f}-{ratio.max():.2f}){flops / 1e9:>12.0f}"
+              f"{f'{cache * flops / 1e12:.3f}, {memory * flops / 1e12:.3f}':>24}")
 
 
 if __name__ == "__main__":
