@@ -6,7 +6,7 @@ Each preset trains with its paper's sampling (E2E: 16 frames at 112; ResT-18/34/
 looping) written through zsar.data.cache.ShardWriter as decode_clips writes them (JPEG q90 unless --codec
 raw). A step is `zsar.models.training.train_step` on the loader's batch (a dict of uint8 clips, flips, labels): move to
 the device, flip and normalise there, forward, backward and optimizer step of the real loss (E2E's
-regression; ResT's joint CE + 0.5 MTL). "cache" reads every batch through TrainClips and a DataLoader;
+regression; ResT's joint CE + 0.5 MTL). "cache" reads every batch through TrainClips and a DataLoader (or, with --threads, a ThreadFeed);
 "memory" reuses one batch already on the device. A ratio near 1 means the loader keeps up.
 
 The sides are interleaved: after an untimed warm-up step of each, --rounds rounds each time memory
@@ -35,7 +35,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from zsar.data.cache import ShardWriter, cached_videos
-from zsar.data.clips import TrainClips
+from zsar.data.clips import ThreadFeed, TrainClips
 from zsar.methods import SAMPLING_PRESETS
 from zsar.methods import method, resolve
 from zsar.models.training import train_step
@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2, help="clips per step (papers: 22 for E2E, 16 for ResT)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers for the cache loader")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="decode in this many threads of the training process instead (train.decode_threads)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (memory, cache) per preset")
     parser.add_argument("--codec", default="jpeg", choices=["jpeg", "raw"], help="the cache's codec (raw: blosc-lz4)")
     args = parser.parse_args()
@@ -111,8 +113,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     caches = {}
     print(f"device: {torch.cuda.get_device_name() if amp else f'CPU, {torch.get_num_threads()} threads'}; "
-          f"batch {args.batch}, {args.steps} timed steps x {args.rounds} interleaved rounds, {args.workers} loader "
-          f"workers, {args.codec} cache")
+          f"batch {args.batch}, {args.steps} timed steps x {args.rounds} interleaved rounds, "
+          f"{f'{args.threads} decoding threads' if args.threads else f'{args.workers} loader workers'}, {args.codec} cache")
     print(f"{'preset':<9}{'frames x crop':>15}{'cache (clips/s)':>17}{'memory (clips/s)':>18}"
           f"{'ratio (min-max)':>22}{'GFLOP/clip':>12}{'TFLOP/s cache, memory':>24}")
     for preset in args.presets:
@@ -129,8 +131,12 @@ def main() -> None:
         optimizer, _ = trainer.optimizer(net, phase)
         dataset = TrainClips(videos, {c: i for i, c in enumerate(classes)}, length=clip["frames"],
                              stride=clip["stride"], crop=clip["crop"], seed=0)
-        loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers,
-                            pin_memory=amp, drop_last=True, persistent_workers=args.workers > 0)
+        if args.threads:
+            loader = ThreadFeed(dataset, batch_size=args.batch, threads=args.threads,
+                                generator=torch.Generator().manual_seed(0), pin_memory=amp)
+        else:
+            loader = DataLoader(dataset, batch_size=args.batch, shuffle=True, num_workers=args.workers,
+                                pin_memory=amp, drop_last=True, persistent_workers=args.workers > 0)
 
         def cached(loader=loader):
             while True:

@@ -217,3 +217,26 @@ def test_an_epoch_in_shard_runs_opens_each_shard_once_and_visits_every_video(tmp
 
     assert epoch(ShardRuns(videos["shard_path"], 3, seed=0)) == 12
     assert epoch(np.random.default_rng(0).permutation(48)) > 30  # a plain shuffle reopens nearly every clip
+
+
+def test_the_thread_feed_gives_exactly_the_batches_a_loader_without_workers_gives(tmp_path):
+    """train.decode_threads: clips decoded in threads of the training process, batch for batch and
+    epoch for epoch the DataLoader's, and the generator left in the same state (resume)."""
+    from torch.utils.data import DataLoader
+
+    from zsar.data.clips import ThreadFeed
+
+    paths = [str(write(tmp_path / f"{k}.h5", {f"v{k}_{j}": smooth_video(n=10) for j in range(5)})) for k in range(3)]
+    videos = pd.DataFrame({"shard_path": [p for p in paths for _ in range(5)],
+                           "video_id": [f"v{k}_{j}" for k in range(3) for j in range(5)], "label": "x"})
+    clips = TrainClips(videos, {"x": 0}, length=4, stride=2, crop=16, seed=3, max_open=1)
+    reference = DataLoader(clips, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(3))
+    feed = ThreadFeed(clips, batch_size=4, threads=3, generator=torch.Generator().manual_seed(3))
+    assert len(feed) == len(reference) == 4
+    for epoch in (1, 2):
+        clips.set_epoch(epoch)
+        expected, got = list(reference), list(feed)
+        assert len(got) == 4
+        for a, b in zip(expected, got):
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(feed.generator.get_state(), reference.generator.get_state())

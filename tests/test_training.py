@@ -301,3 +301,18 @@ def test_a_source_in_more_shards_than_the_window_trains_in_shard_runs(videos, tm
     epochs.clear()
     training.train(**arguments(split, tmp_path, "e2e", epochs=2, shard_window=2) | {"log": lambda m: None})
     assert epochs == []  # two shards fit one window: a plain shuffle
+
+
+def test_decoding_in_threads_trains_the_same_weights_as_the_loader(videos, tmp_path):
+    """train.decode_threads gives the loop the same batches as the DataLoader, so the same model;
+    with train.workers too it is refused."""
+    from zsar.methods import resolve
+    from zsar.models.training import train as train_now
+
+    for name, extra in (("loader", {}), ("threads", {"decode_threads": 2})):
+        (tmp_path / name).mkdir()
+        train_now(**arguments(videos, tmp_path / name, "e2e", epochs=2, **extra) | {"log": lambda m: None})
+    loader, threads = (torch.load(tmp_path / n / "model.pt", weights_only=True)["state_dict"] for n in ("loader", "threads"))
+    assert all(torch.equal(loader[k], threads[k]) for k in loader)
+    with pytest.raises(ValueError, match=r"train.decode_threads \(2\) and train.workers \(2\): .*set one of them to 0"):
+        resolve("e2e", {}, {"decode_threads": 2, "workers": 2})

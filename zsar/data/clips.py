@@ -8,6 +8,10 @@ the model's device, batched (`sampling.to_model_input`).
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -30,7 +34,23 @@ class TrainClips:
         self.targets = [label_index[label] for label in self.videos["label"]]
         self.length, self.stride, self.crop, self.seed = length, stride, crop, seed
         self.epoch = 0
-        self._shards = Shards(max_open)
+        self.max_open = max_open
+        self._local = threading.local()
+
+    @property
+    def _shards(self) -> Shards:
+        """This thread's open shards: decoding threads (ThreadFeed) share no HDF5 handle or LRU."""
+        shards = getattr(self._local, "shards", None)
+        if shards is None:
+            shards = self._local.shards = Shards(self.max_open)
+        return shards
+
+    def __getstate__(self):  # a loader process starts with no open shard
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -87,6 +107,46 @@ class ShardRuns:
 
     def __len__(self) -> int:
         return -(-self.n // self.world)
+
+
+class ThreadFeed:
+    """Batches of a clip dataset decoded by `threads` threads of the training process: the JPEG
+    decoder releases the GIL, and no decoded pixel crosses a process boundary (with loader
+    processes, the 2-10 MB of a decoded batch are copied between processes, which capped the feed
+    of an H200 at 0.30-0.46 of its in-memory speed; docs/benchmarks.md).
+
+    The order is a DataLoader's over the indices with the same sampler, shuffle and generator, so
+    the batches are exactly those a DataLoader without workers gives; `prefetch` batches are
+    decoded ahead while the step runs. `generator` is the loader's, for a checkpoint to save.
+    """
+
+    def __init__(self, dataset, *, batch_size: int, threads: int, sampler=None, generator=None,
+                 pin_memory: bool = False, prefetch: int = 2):
+        from torch.utils.data import DataLoader
+
+        self.dataset, self.threads, self.pin_memory, self.prefetch = dataset, threads, pin_memory, max(1, prefetch)
+        self.generator = generator
+        self._indices = DataLoader(range(len(dataset)), batch_size=batch_size, shuffle=sampler is None,
+                                   sampler=sampler, generator=generator, collate_fn=list)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __iter__(self):
+        from torch.utils.data import default_collate
+
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="decode") as pool:
+            pending = deque()
+            for indices in self._indices:
+                pending.append([pool.submit(self.dataset.__getitem__, i) for i in indices])
+                if len(pending) > self.prefetch:
+                    yield self._collate(default_collate, pending.popleft())
+            while pending:
+                yield self._collate(default_collate, pending.popleft())
+
+    def _collate(self, collate, futures) -> dict:
+        batch = collate([future.result() for future in futures])
+        return {k: v.pin_memory() for k, v in batch.items()} if self.pin_memory else batch
 
 
 class TestClips:

@@ -68,5 +68,9 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
     if spec.model_presets and preset is not None and preset not in spec.model_presets:
         raise ValueError(f"model.preset {preset!r} is not one of method '{name}''s: {', '.join(spec.model_presets)}")
     resolved = {**spec.model_defaults, **arch, **model}, {**spec.train_defaults, **train}
+    if resolved[1].get("decode_threads") and resolved[1].get("workers"):
+        raise ValueError(f"train.decode_threads ({resolved[1]['decode_threads']}) and train.workers "
+                         f"({resolved[1]['workers']}): clips are decoded either in threads of the training "
+                         "process or in loader processes; set one of them to 0")
     spec.check(*resolved)
     return resolved

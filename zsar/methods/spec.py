@@ -175,5 +175,6 @@ LOADER = {"workers": 0, "processes": 1}
 # Loader settings every method takes besides LOADER's, with their defaults applied by the training
 # loop (so that existing runs' resolved settings stay as they were): an epoch reads the clip cache
 # in runs of `shard_window` shards (zsar.data.clips.ShardRuns), each loader process keeping at most
-# `open_shards` shard files open.
-LOADER_OPTIONS = {"shard_window": 8, "open_shards": 32}
+# `open_shards` shard files open. With `decode_threads` > 0 the training process decodes the clips
+# itself, in that many threads (zsar.data.clips.ThreadFeed), instead of `workers` loader processes.
+LOADER_OPTIONS = {"shard_window": 8, "open_shards": 32, "decode_threads": 0}

@@ -34,7 +34,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from zsar.data.clips import ShardRuns, TrainClips
+from zsar.data.clips import ShardRuns, ThreadFeed, TrainClips
 from zsar.data.sampling import to_model_input
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
 from zsar.methods import LOADER_OPTIONS, method as method_spec, resolve
@@ -210,9 +210,13 @@ def _loader(job: Job, rank: int, world: int, cuda: bool):
         sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed)
     else:
         sampler = None
-    workers = job.train_cfg["workers"]
+    workers, generator = job.train_cfg["workers"], torch.Generator().manual_seed(job.seed)
+    if options["decode_threads"]:  # decoded in threads of this process: the same batches, no pixel copied
+        loader = ThreadFeed(dataset, batch_size=job.train_cfg["batch_size"], threads=options["decode_threads"],
+                            sampler=sampler, generator=generator, pin_memory=cuda)
+        return dataset, sampler, loader
     loader = DataLoader(dataset, batch_size=job.train_cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
-                        num_workers=workers, generator=torch.Generator().manual_seed(job.seed),
+                        num_workers=workers, generator=generator,
                         persistent_workers=workers > 0, pin_memory=cuda, prefetch_factor=4 if workers else None)
     return dataset, sampler, loader
 
