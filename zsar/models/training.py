@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import gc
 import hashlib
 import json
 import os
@@ -368,6 +369,10 @@ def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
             job.checkpoint_path.unlink()
         log(f"kept epoch {best['epoch']} (val top-1 {best['val_top1']:.3f})")
     if distributed:
+        # DistributedDataParallel's reducer holds gloo work with tensors: drop it, and collect, before
+        # the group goes; left to the interpreter's exit, gloo's threads may abort the process.
+        step = None  # noqa: F841
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 
