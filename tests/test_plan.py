@@ -208,6 +208,10 @@ def test_a_downloaded_dataset_is_planned_from_its_listing_alone(tmp_path, monkey
     assert plan.listing_folders("ucf101") != folders
     assert plan.listing_folders("synthkinetics") is None  # rendered: render_synthetic tracks its videos
 
+    (tmp_path / listing["summary"]).write_text('{"videos": 4, "pres')  # a copy stopped half-way
+    with pytest.raises(PlanError, match=r"index/ucf101/listed.json: not valid JSON .*Delete it and run snakemake"):
+        plan.n_shards("ucf101")
+
 
 def test_the_report_shows_every_summary_run_on_every_target_and_protocol():
     plan = plan_of()

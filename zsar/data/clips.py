@@ -133,19 +133,19 @@ class ThreadFeed:
         return len(self._indices)
 
     def __iter__(self):
-        from torch.utils.data import default_collate
-
         with ThreadPoolExecutor(self.threads, thread_name_prefix="decode") as pool:
             pending = deque()
             for indices in self._indices:
                 pending.append([pool.submit(self.dataset.__getitem__, i) for i in indices])
                 if len(pending) > self.prefetch:
-                    yield self._collate(default_collate, pending.popleft())
+                    yield self._batch(pending.popleft())
             while pending:
-                yield self._collate(default_collate, pending.popleft())
+                yield self._batch(pending.popleft())
 
-    def _collate(self, collate, futures) -> dict:
-        batch = collate([future.result() for future in futures])
+    def _batch(self, futures) -> dict:
+        from torch.utils.data import default_collate
+
+        batch = default_collate([future.result() for future in futures])
         return {k: v.pin_memory() for k, v in batch.items()} if self.pin_memory else batch
 
 

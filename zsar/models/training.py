@@ -205,7 +205,7 @@ def _loader(job: Job, rank: int, world: int, cuda: bool):
     clip, options = job.sampling, {**LOADER_OPTIONS, **job.train_cfg}
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
                          crop=clip["crop"], seed=job.seed, max_open=options["open_shards"], video_side=job.video_side)
-    if job.train_videos["shard_path"].nunique() > options["shard_window"]:
+    if dataset.videos["shard_path"].nunique() > options["shard_window"]:
         sampler = ShardRuns(dataset.videos["shard_path"], options["shard_window"], job.seed, rank, world)
     elif world > 1:
         sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=job.seed)

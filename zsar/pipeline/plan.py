@@ -20,7 +20,7 @@ import re
 from zsar.data.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
 from zsar.data.manifest import load_manifest, missing_data_message
 from zsar.data.sampling import resolve_sampling
-from zsar.io import did_you_mean
+from zsar.io import ArtefactError, did_you_mean, read_json
 from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.pipeline.codebase import closure, package_code, script_code
 
@@ -36,9 +36,11 @@ def digest(value, size: int = 16) -> str:
 
 
 @functools.cache
-def _read_json_cached(path: str, mtime_ns: int) -> dict:
-    with open(path) as f:
-        return json.load(f)
+def _read_listing_summary(path: str, mtime_ns: int) -> dict:
+    try:
+        return read_json(path)
+    except ArtefactError as error:
+        raise PlanError(str(error)) from None
 
 
 @functools.cache
@@ -113,19 +115,24 @@ class Plan:
         time, and the summary the plan reads."""
         return {"listed": f"index/{dataset}/listed.parquet", "summary": f"index/{dataset}/listed.json"}
 
-    def _listing_file(self, dataset: str, which: str) -> str:
-        """A listing file, once Snakemake has it up to date (`await_listing`: the list_videos checkpoint,
-        which stops this question until the listing is made). The videos themselves are never read
-        here: a cluster job's parse stats none of them."""
+    def listing_input(self, dataset: str, which: str = "listed") -> str:
+        """A listing file, asked through `await_listing` (the list_videos checkpoint, which stops the
+        question until the listing is up to date): as a rule's input, Snakemake then compares the
+        parameters that read it only once it is. The videos themselves are never read here: a
+        cluster job's parse stats none of them."""
         self.await_listing(dataset)
-        path = self.listing_files(dataset)[which]
-        if not os.path.exists(path):
-            raise PlanError(f"{path} is missing: run `snakemake {path}` to list {dataset}'s videos")
-        return path
+        return self.listing_files(dataset)[which]
+
+    def _listing_version(self, dataset: str, which: str) -> tuple[str, int]:
+        """A listing file and its time, the key under which its content is read once per version."""
+        path = self.listing_input(dataset, which)
+        try:
+            return path, os.stat(path).st_mtime_ns
+        except FileNotFoundError:
+            raise PlanError(f"{path} is missing: run `snakemake {path}` to list {dataset}'s videos") from None
 
     def listing_summary(self, dataset: str) -> dict:
-        path = self._listing_file(dataset, "summary")
-        return _read_json_cached(path, os.stat(path).st_mtime_ns)
+        return _read_listing_summary(*self._listing_version(dataset, "summary"))
 
     def n_videos(self, dataset: str) -> int:
         """Videos of the dataset to cut into shards: the rendered count, or those on disk."""
@@ -148,14 +155,8 @@ class Plan:
         tracks them."""
         if dataset in self.rendered:
             return None
-        path = self._listing_file(dataset, "listed")
-        stamps = _shard_stamps(path, os.stat(path).st_mtime_ns, self.n_shards(dataset))
+        stamps = _shard_stamps(*self._listing_version(dataset, "listed"), self.n_shards(dataset))
         return stamps.get(int(shard), "no videos")
-
-    def listing_input(self, dataset: str, which: str = "listed") -> str:
-        """A listing file as the input of a rule whose parameters read it, asked through the checkpoint:
-        Snakemake then compares those parameters only once the listing is up to date."""
-        return self._listing_file(dataset, which)
 
     def source_listing(self, run: str) -> list[str]:
         """training_inputs reads its downloaded source's listing summary (trained_frames_digest)."""
