@@ -33,7 +33,7 @@ import torch
 
 from zsar.methods import resolve
 from zsar.methods.jigsaw.model import Training
-from zsar.models.training import train_step
+from zsar.models.training import DeviceStep, train_step
 
 N_CLASSES, N_PHRASES, N_DISTINCT, TOKENS, TEXT_DIM = 400, 1430, 1010, 16, 384
 # Kinetics-400's training videos and the paper's Kinetics-ZSAR epochs, for the GPU-hours estimate.
@@ -79,12 +79,12 @@ def batch_of(rng, size: int, frames: int, crop: int, objects: bool, device) -> d
     return {key: x.to(device) for key, x in batch.items()}
 
 
-def clips_per_second(step, optimizer, scaler, batch, device, amp, steps: int) -> float:
+def clips_per_second(step, optimizer, scaler, batch, device, how, steps: int) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
     for _ in range(steps):
-        train_step(step, optimizer, scaler, batch, device, amp)
+        train_step(step, optimizer, scaler, batch, device, how)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return steps * len(batch["label"]) / (time.perf_counter() - started)
@@ -103,6 +103,7 @@ def main() -> None:
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     amp = device.type == "cuda"
+    how = DeviceStep.of(device, {})  # as training runs: bf16 (or fp16) autocast on a GPU
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     classes = [f"c{k}" for k in range(N_CLASSES)]
@@ -116,9 +117,10 @@ def main() -> None:
         net = trainer.build().to(device).train()
         step = trainer.loss_module(net, trainer.phases[0], device)
         optimizer, _ = trainer.optimizer(net, trainer.phases[0])
-        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+        scaler = how.scaler()
+        net = how.prepare(net)
         batch = batch_of(rng, args.batch, args.frames, args.crop, model_cfg["objects"], device)
-        loss, _ = train_step(step, optimizer, scaler, batch, device, amp)  # warm-up, untimed
+        loss, _ = train_step(step, optimizer, scaler, batch, device, how)  # warm-up, untimed
         check = f"loss {loss.item():.3f}"
         assert torch.isfinite(loss), f"{name}: the loss is not finite"
         if amp:
@@ -138,7 +140,7 @@ def main() -> None:
         print(f"  {name:<8} {params / 1e6:6.1f} M parameters; {check}")
         setups[name] = (step, optimizer, scaler, batch)
 
-    rates = np.array([[clips_per_second(*setups[name][:3], setups[name][3], device, amp, args.steps)
+    rates = np.array([[clips_per_second(*setups[name][:3], setups[name][3], device, how, args.steps)
                        for name in args.variants] for _ in range(args.rounds)])
     print(f"{'variant':<9}{'clips/s':>9}{'vs base (min-max)':>22}{'hours, K400 x 20 epochs':>26}")
     base = rates[:, args.variants.index("base")] if "base" in args.variants else None

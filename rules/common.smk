@@ -87,8 +87,8 @@ def run_setting(key):
     return lambda wc: plan.run(wc.run)[key]
 
 
-def run_resource(key):
-    return lambda wc: plan.run(wc.run)["resources"][key]
+def run_resource(key, default=None):
+    return lambda wc: plan.train_resources(wc.run).get(key, default)
 
 
 def track_code(rules):

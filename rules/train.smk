@@ -43,8 +43,11 @@ rule train_model:
         "../envs/zsar.yaml"
     threads: 8  # Snakemake caps this at --cores
     resources:
-        # From runs.<run>.resources; cluster profiles turn gpu into a GPU request and partition.
+        # From runs.<run>.resources and train.nodes; cluster profiles turn gpu (gres on several
+        # nodes) into a GPU request and partition.
         gpu=run_resource("gpu"),
+        gres=run_resource("gres", ""),
+        nodes=run_resource("nodes"),
         mem_mb=run_resource("mem_mb"),
         runtime=run_resource("runtime"),
     params:

@@ -144,7 +144,7 @@ def test_a_video_side_rides_with_each_clip_and_reaches_the_model_as_keywords(tmp
     from torch.utils.data import DataLoader
 
     from zsar.models.extract import embed_videos
-    from zsar.models.training import train_step
+    from zsar.models.training import DeviceStep, train_step
 
     write(tmp_path / "s.h5", {"a": smooth_video(n=12), "b": smooth_video(n=12)}, codec="raw")
     videos = pd.DataFrame({"shard_path": [str(tmp_path / "s.h5")] * 2, "video_id": ["a", "b"], "label": ["x", "x"]})
@@ -176,7 +176,8 @@ def test_a_video_side_rides_with_each_clip_and_reaches_the_model_as_keywords(tmp
 
     model = Model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    train_step(model, optimizer, torch.amp.GradScaler("cpu", enabled=False), batch, torch.device("cpu"), amp=False)
+    cpu = torch.device("cpu")
+    train_step(model, optimizer, torch.amp.GradScaler("cpu", enabled=False), batch, cpu, DeviceStep.of(cpu, {}))
     assert model.seen[0][0] == (2, 3, 4, 16, 16) and torch.equal(model.seen[0][1], batch["tag"])
     embedded = embed_videos(model, videos, length=4, stride=1, crop=16, n_clips=3, video_side=Side())
     assert np.array_equal(embedded, [[1.0, 1.0], [0.0, 0.0]])  # each clip of a video got the video's side

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from zsar.methods import REGISTRY, SAMPLING_PRESETS, Method, resolve
+from zsar.methods import DEVICE_OPTIONS, LOADER_OPTIONS, REGISTRY, SAMPLING_PRESETS, Method, resolve
 
 RUN = yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"]["runs"]["additionalProperties"]
 
@@ -26,6 +26,7 @@ def test_the_schema_types_exactly_the_model_and_train_keys_zsars_methods_take():
                   for key in [*spec.model_defaults, *spec.extra_model_keys,
                               *[k for arch in spec.arch_defaults.values() for k in arch]]}
     train_keys = {key for spec in REGISTRY.values() for key in [*spec.train_defaults, *spec.extra_train_keys]}
+    train_keys |= {*LOADER_OPTIONS, *DEVICE_OPTIONS}  # every method takes them
     assert set(RUN["properties"]["model"]["properties"]) == model_keys
     assert set(RUN["properties"]["train"]["properties"]) == train_keys
 

@@ -14,6 +14,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import REPO, tiny_config
+from zsar.methods import resolve
 from zsar.pipeline.plan import Plan, PlanError
 
 
@@ -135,6 +136,35 @@ def test_a_runs_own_seed_equal_to_the_global_one_keeps_its_training_record():
     assert plan_of(runs={"e2e_synthetic": {"seed": 1}}).training_record("e2e_synthetic")["seed"] == 1
     resourced = plan_of(runs={"e2e_synthetic": {"resources": {"gpu": 1, "mem_mb": 1, "runtime": 1}}})
     assert resourced.training_record("e2e_synthetic") == plan.training_record("e2e_synthetic")
+
+
+def test_settings_of_speed_not_of_what_is_learnt_keep_the_training_record():
+    """Setting decode threads, shard handles, channels-last, cuDNN's benchmark or torch.compile
+    retrains nothing; precision, nodes and processes change what a model learns and retrain."""
+    plan = plan_of()
+    fast = {"decode_threads": 4, "open_shards": 64, "channels_last": True, "deterministic": False, "compile": True}
+    assert plan_of(runs={"e2e_synthetic": {"train": fast}}).training_record("e2e_synthetic") == \
+        plan.training_record("e2e_synthetic")
+    for learns in ({"precision": "bf16"}, {"nodes": 2}, {"processes": 2}, {"shard_window": 4}):
+        changed = plan_of(runs={"e2e_synthetic": {"train": learns}}).training_record("e2e_synthetic")
+        assert changed != plan.training_record("e2e_synthetic"), learns
+
+
+def test_gpus_follow_the_processes_a_node_and_several_nodes_ask_theirs_a_node():
+    with pytest.raises(PlanError, match=r"run 'e2e_synthetic' .* trains in 4 process\(es\) a node .* asks for 2 GPU"):
+        plan_of(runs={"e2e_synthetic": {"train": {"processes": 4}, "resources": {"gpu": 2}}}).run("e2e_synthetic")
+    one = plan_of(runs={"e2e_synthetic": {"train": {"processes": 4}, "resources": {"gpu": 4}}})
+    assert one.train_resources("e2e_synthetic") | {"mem_mb": 0, "runtime": 0} == \
+        {"gpu": 4, "nodes": 1, "mem_mb": 0, "runtime": 0}
+    several = plan_of(runs={"e2e_synthetic": {"train": {"processes": 4, "nodes": 8}, "resources": {"gpu": 4}}})
+    assert several.train_resources("e2e_synthetic")["gpu"] == 0  # --gpus counts a job's GPUs anywhere
+    assert several.train_resources("e2e_synthetic")["gres"] == "gpu:4"
+    assert several.train_resources("e2e_synthetic")["nodes"] == 8
+    for bad, message in (({"precision": "fp8"}, "train.precision must be one of auto, bf16, fp16, fp32"),
+                         ({"nodes": 0}, "train.nodes must be a positive integer"),
+                         ({"compile": 1}, "train.compile must be true, false or a torch.compile backend")):
+        with pytest.raises(ValueError, match=message):  # the schema refuses them too, for config.yaml
+            resolve("e2e", {}, bad)
 
 
 def test_protocols_are_the_configured_halves_and_a_datasets_published_splits(repo_plan):

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,25 +67,48 @@ def train(args, out):
                             stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.parametrize("method", ["e2e", "rest", "jigsaw"])
-def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos, tmp_path, method):
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("method,processes", [("e2e", 1), ("rest", 1), ("jigsaw", 1), ("e2e", 2)])
+def test_a_job_killed_with_sigkill_resumes_and_ends_with_the_same_weights(videos, tmp_path, method, processes):
+    """With 2 processes (gloo) the launcher is killed: its training processes die with it."""
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     straight.mkdir()
     killed.mkdir()
-    assert train(arguments(videos, straight, method), straight).communicate() and (straight / "model.pt").exists()
+    settings = {"processes": processes}
+    assert train(arguments(videos, straight, method, **settings), straight).communicate()
+    assert (straight / "model.pt").exists()
 
-    process = train(arguments(videos, killed, method), killed)
+    process = train(arguments(videos, killed, method, **settings), killed)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         checkpoint = killed / "checkpoint.pt"
         if checkpoint.exists() and torch.load(checkpoint, weights_only=True)["epoch"] >= 2:
             break
         time.sleep(0.02)
+    workers = children(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
     assert not (killed / "model.pt").exists(), "training finished before it could be killed"
+    assert len(workers) >= processes - 1
+    deadline = time.monotonic() + 10
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert time.monotonic() < deadline, "a training process outlived its launcher"
 
-    resumed = train(arguments(videos, killed, method), killed)
+    resumed = train(arguments(videos, killed, method, **settings), killed)
     log, _ = resumed.communicate()
     assert resumed.returncode == 0 and "resuming from" in log and "after epoch 1\n" not in log
     a = torch.load(straight / "model.pt", weights_only=True)
@@ -316,3 +340,92 @@ def test_decoding_in_threads_trains_the_same_weights_as_the_loader(videos, tmp_p
     assert all(torch.equal(loader[k], threads[k]) for k in loader)
     with pytest.raises(ValueError, match=r"train.decode_threads \(2\) and train.workers \(2\): .*set one of them to 0"):
         resolve("e2e", {}, {"decode_threads": 2, "workers": 2})
+
+
+def rule_files(videos, folder: Path, **train_settings) -> tuple[dict, dict, dict]:
+    """train_model's inputs, params and outputs for E2E on `videos`, as files (zsar.models.launch)."""
+    from zsar.semantics.embedding import ClassEmbedding, write_class_embedding
+
+    folder.mkdir()
+    names = [c[0] for c in CLASSES]
+    videos.to_parquet(folder / "clips.parquet")
+    pd.DataFrame({"source_class": names, "kept": True}).to_csv(folder / "overlap.tsv", sep="\t", index=False)
+    write_class_embedding(folder / "vectors.h5", ClassEmbedding(names, [n.split() for n in names], np.eye(3, 8)),
+                          "toy", {})
+    args = arguments(videos, folder, "e2e", epochs=3, **train_settings)
+    inputs = {"clips": str(folder / "clips.parquet"), "overlap": str(folder / "overlap.tsv"),
+              "vectors": str(folder / "vectors.h5")}
+    params = {"method": "e2e", "model": args["model_cfg"], "train": args["train_cfg"], "sampling": args["sampling"],
+              "seed": 0, "class_side": [], "video_side": [], "checkpoint": str(folder / "checkpoint.pt")}
+    return inputs, params, {"model": str(folder / "model.pt"), "history": str(folder / "history.csv")}
+
+
+def test_two_nodes_meet_at_the_first_and_train_as_two_processes_on_one_node(videos, tmp_path):
+    """Each node's launcher (python -m zsar.models.launch, as srun starts it on every node of a SLURM
+    job) reads the rule's files and starts its processes; with static ranks, 2 nodes x 1 process
+    end with the weights of 1 node x 2 processes."""
+    from zsar.io import write_json
+    from zsar.models.launch import srun_command, train_from_files
+    from zsar.models.training import free_port
+
+    inputs, params, outputs = rule_files(videos, tmp_path / "one", processes=2)
+    train_from_files(inputs, params, outputs, threads=2)
+
+    inputs, params, outputs = rule_files(videos, tmp_path / "two", processes=1, nodes=2)
+    spec = tmp_path / "two" / "launch.json"
+    write_json(spec, {"inputs": inputs, "params": params, "outputs": outputs, "threads": 1,
+                      "address": "127.0.0.1", "port": free_port(), "run_id": "test"})
+    command = srun_command(spec, 2, sys.executable)
+    assert command[:6] == ["srun", "--overlap", "--nodes=2", "--ntasks=2", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
+    nodes = [subprocess.Popen([*command[6:], "--node-rank", str(rank)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for rank in (0, 1)]
+    logs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], logs
+    assert "training in 2 processes, 1 on each of 2 node(s)" in logs[0]
+    one = torch.load(tmp_path / "one" / "model.pt", weights_only=True)["state_dict"]
+    two = torch.load(tmp_path / "two" / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(one[k], two[k]) for k in one)
+    assert pd.read_csv(tmp_path / "two" / "history.csv")["clips"].tolist() == [int((videos["split"] == "train").sum())] * 3
+
+
+def test_a_run_on_several_nodes_outside_slurm_is_refused_saying_how_to_run_it(videos, tmp_path, monkeypatch):
+    from zsar.models.launch import launch_on_nodes
+
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    inputs, params, outputs = rule_files(videos, tmp_path / "run", nodes=2)
+    with pytest.raises(RuntimeError, match="train.nodes is 2: a run on several nodes trains in a SLURM job"):
+        launch_on_nodes(inputs, params, outputs, 2, 2, tmp_path / "run" / "launch.json")
+    assert not (tmp_path / "run" / "launch.json").exists()
+
+
+def test_the_step_resolves_its_precision_and_layout_from_the_device(monkeypatch):
+    from zsar.models.training import DeviceStep
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)  # no GPU needed to resolve for one
+    assert (DeviceStep.of(cpu, {}).precision, DeviceStep.of(cpu, {}).channels_last) == ("fp32", False)
+    for bf16, expected in ((True, "bf16"), (False, "fp16")):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True, ok=bf16: ok)
+        how = DeviceStep.of(gpu, {})
+        assert (how.precision, how.channels_last, how.deterministic, how.compile) == (expected, True, True, None)
+    for precision, scaled in (("fp16", True), ("bf16", False), ("fp32", False)):  # float16 alone needs a scaler
+        assert DeviceStep.of(cpu, {"precision": precision}).scaler().is_enabled() == scaled
+    how = DeviceStep.of(gpu, {"precision": "fp32", "channels_last": False, "compile": True, "deterministic": False})
+    assert (how.precision, how.channels_last, how.compile, how.deterministic) == ("fp32", False, "inductor", False)
+
+
+def test_bf16_channels_last_and_a_compiled_step_train_on_the_cpu(videos, tmp_path):
+    """The GPU's step settings run on the CPU too: bfloat16 autocast, channels-last 3-d weights and
+    inputs, cuDNN's benchmark setting, and torch.compile (aot_eager here, inductor's code generation
+    taking half a minute), each epoch's loss finite and the weights kept in float32."""
+    from zsar.models.extract import load_model
+    from zsar.models.training import train
+
+    said = []
+    fast = {"precision": "bf16", "channels_last": True, "deterministic": False, "compile": "aot_eager"}
+    train(**arguments(videos, tmp_path, epochs=2, **fast) | {"log": said.append})
+    assert "on the CPU: bf16, channels-last, cuDNN benchmark, compiled (aot_eager)" in said
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert len(history) == 2 and np.isfinite(history["train_loss"]).all()
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
+    assert all(v.dtype == torch.float32 for v in saved.values() if v.is_floating_point())
+    assert load_model(tmp_path / "model.pt").embed(torch.zeros(2, 3, 4, 28, 28)).shape == (2, 8)

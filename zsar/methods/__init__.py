@@ -14,9 +14,9 @@ import functools
 import importlib
 
 from zsar.methods import e2e, jigsaw, rest
-from zsar.methods.spec import LOADER_OPTIONS, NEEDS, SCORES, Method
+from zsar.methods.spec import DEVICE_OPTIONS, EXECUTION_ONLY, LOADER_OPTIONS, NEEDS, PRECISIONS, SCORES, Method
 
-__all__ = ["LOADER_OPTIONS", "NEEDS", "REGISTRY", "SAMPLING_PRESETS", "SCORES", "Method", "method", "resolve"]
+__all__ = ["DEVICE_OPTIONS", "EXECUTION_ONLY", "LOADER_OPTIONS", "NEEDS", "REGISTRY", "SAMPLING_PRESETS", "SCORES", "Method", "method", "resolve"]
 
 REGISTRY = {spec.name: spec for spec in (e2e.SPEC, rest.SPEC, jigsaw.SPEC)}
 
@@ -52,7 +52,7 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
     """A run's model and train settings: the method's defaults, overridden by the run's own keys."""
     spec = method(name)
     model_keys = set(spec.model_defaults) | spec.extra_model_keys
-    train_keys = set(spec.train_defaults) | spec.extra_train_keys | set(LOADER_OPTIONS)
+    train_keys = set(spec.train_defaults) | spec.extra_train_keys | set(LOADER_OPTIONS) | set(DEVICE_OPTIONS)
     for section, given, known in (("model", model, model_keys), ("train", train, train_keys)):
         unknown = sorted(set(given) - known)
         if unknown:
@@ -72,5 +72,23 @@ def resolve(name: str, model: dict, train: dict) -> tuple[dict, dict]:
         raise ValueError(f"train.decode_threads ({resolved[1]['decode_threads']}) and train.workers "
                          f"({resolved[1]['workers']}): clips are decoded either in threads of the training "
                          "process or in loader processes; set one of them to 0")
+    _check_run_options(resolved[1])
     spec.check(*resolved)
     return resolved
+
+
+def _check_run_options(train: dict) -> None:
+    """The loader's and the device's settings every method takes (LOADER_OPTIONS, DEVICE_OPTIONS)."""
+    options = {**LOADER_OPTIONS, **DEVICE_OPTIONS, **train}
+    for key in ("nodes", "shard_window", "open_shards"):
+        if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1:
+            raise ValueError(f"train.{key} must be a positive integer, not {options[key]!r}")
+    if options["precision"] not in PRECISIONS:
+        raise ValueError(f"train.precision must be one of {', '.join(PRECISIONS)}, not {options['precision']!r}")
+    if options["channels_last"] not in ("auto", True, False):
+        raise ValueError(f"train.channels_last must be auto, true or false, not {options['channels_last']!r}")
+    if not isinstance(options["deterministic"], bool):
+        raise ValueError(f"train.deterministic must be true or false, not {options['deterministic']!r}")
+    if not isinstance(options["compile"], (bool, str)):
+        raise ValueError(f"train.compile must be true, false or a torch.compile backend's name (e.g. inductor), "
+                         f"not {options['compile']!r}")

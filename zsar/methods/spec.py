@@ -177,4 +177,16 @@ LOADER = {"workers": 0, "processes": 1}
 # in runs of `shard_window` shards (zsar.data.clips.ShardRuns), each loader process keeping at most
 # `open_shards` shard files open. With `decode_threads` > 0 the training process decodes the clips
 # itself, in that many threads (zsar.data.clips.ThreadFeed), instead of `workers` loader processes.
-LOADER_OPTIONS = {"shard_window": 8, "open_shards": 32, "decode_threads": 0}
+# `nodes`: machines the run trains on, `processes` each (zsar.models.training, torch's elastic launcher).
+LOADER_OPTIONS = {"shard_window": 8, "open_shards": 32, "decode_threads": 0, "nodes": 1}
+# How the training step uses its device, defaults applied by the training loop too: `precision`
+# auto is bfloat16 autocast on a GPU that has it, float16 with a gradient scaler on one that has
+# not, float32 on the CPU; `channels_last` auto stores convolutions' tensors channels-last on a
+# GPU; `deterministic` false lets cuDNN benchmark its algorithms (faster, not bitwise repeatable);
+# `compile` true (or a torch.compile backend's name) compiles the loss module.
+DEVICE_OPTIONS = {"precision": "auto", "channels_last": "auto", "deterministic": True, "compile": False}
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+# Train settings that change how fast a model trains, not what it learns: left out of a run's
+# training record and of a checkpoint's fingerprint, so setting one retrains nothing, and a job
+# killed under one setting resumes under another.
+EXECUTION_ONLY = ("decode_threads", "open_shards", "channels_last", "deterministic", "compile")

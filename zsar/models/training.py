@@ -9,8 +9,9 @@ part in model selection.
 
 Every epoch the whole training state is saved atomically; a job killed at any point resumes from it
 when run again with the same inputs and settings, and ends with the same weights as an uninterrupted
-run. With `processes` > 1 the loop runs in that many processes under DistributedDataParallel (NCCL
-on GPUs, gloo on the CPU); rank 0 validates its share, writes checkpoints and the outputs.
+run. With `processes` (x `nodes`) > 1 the loop runs in that many processes under
+DistributedDataParallel (NCCL on GPUs, gloo on the CPU), started by torch's elastic launcher (what
+torchrun runs); every rank validates its share, rank 0 writes checkpoints and the outputs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import gc
 import hashlib
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -38,7 +40,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from zsar.data.clips import ShardRuns, ThreadFeed, TrainClips
 from zsar.data.sampling import to_model_input
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
-from zsar.methods import LOADER_OPTIONS, method as method_spec, resolve
+from zsar.methods import DEVICE_OPTIONS, EXECUTION_ONLY, LOADER_OPTIONS, method as method_spec, resolve
 from zsar.models.extract import embed_videos
 from zsar.progress import Progress
 
@@ -78,21 +80,68 @@ def _fingerprint(**parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def train_step(step, optimizer, scaler, batch: dict, device, amp: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+@dataclass(frozen=True)
+class DeviceStep:
+    """How a training step uses its device (train.precision, channels_last, deterministic, compile
+    resolved for it): autocast to `dtype` (None: float32), a gradient scaler where float16 needs one."""
+    device: torch.device
+    dtype: torch.dtype | None
+    channels_last: bool
+    deterministic: bool
+    compile: str | None  # a torch.compile backend
+
+    @classmethod
+    def of(cls, device: torch.device, train_cfg: dict) -> "DeviceStep":
+        options = {**DEVICE_OPTIONS, **train_cfg}
+        cuda = device.type == "cuda"
+        precision = options["precision"]
+        if precision == "auto":
+            precision = ("bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16") if cuda else "fp32"
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
+        channels_last = cuda if options["channels_last"] == "auto" else options["channels_last"]
+        backend = options["compile"]
+        backend = "inductor" if backend is True else (backend or None)
+        return cls(device, dtype, channels_last, options["deterministic"], backend)
+
+    @property
+    def precision(self) -> str:
+        return {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[self.dtype]
+
+    def scaler(self) -> torch.amp.GradScaler:
+        return torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+
+    def prepare(self, net: nn.Module) -> nn.Module:
+        """The network's convolution weights channels-last (5-d: channels_last_3d), when asked."""
+        if self.channels_last:
+            for module in net.modules():
+                if isinstance(module, (nn.Conv3d, nn.Conv2d)):
+                    layout = torch.channels_last_3d if module.weight.dim() == 5 else torch.channels_last
+                    module.weight.data = module.weight.data.contiguous(memory_format=layout)
+        return net
+
+    def wrap(self, step: nn.Module) -> nn.Module:
+        return torch.compile(step, backend=self.compile) if self.compile else step
+
+    def clips(self, clips: torch.Tensor) -> torch.Tensor:
+        return clips.contiguous(memory_format=torch.channels_last_3d) if self.channels_last and clips.dim() == 5 else clips
+
+
+def train_step(step, optimizer, scaler, batch: dict, device, how: DeviceStep) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One optimizer step on a batch as TrainClips gives it (uint8 "clips", "flip", "label", and the
     video side's keys, e.g. object vectors): move it to the device, flip and normalise the clips
-    there, forward the loss module (float16 autocast when amp) with the video side as keywords,
+    there, forward the loss module (autocast to `how`'s precision) with the video side as keywords,
     backward through the gradient scaler, step.
 
     Returns the loss, and how many of the batch's clips the loss module labelled right as it went
     (its `batch_correct`, set in forward; None for a module that does not label, e.g. ResT trained on
     the masked token loss alone)."""
     side = {key: x.to(device, non_blocking=True) for key, x in batch.items()}
-    clips = to_model_input(side.pop("clips"), side.pop("flip"))
+    clips = how.clips(to_model_input(side.pop("clips"), side.pop("flip")))
     labels = side.pop("label")
-    module = getattr(step, "module", step)  # under DistributedDataParallel
+    module = getattr(step, "_orig_mod", step)  # under torch.compile
+    module = getattr(module, "module", module)  # under DistributedDataParallel
     module.batch_correct = None
-    with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+    with torch.autocast(device.type, dtype=how.dtype or torch.float32, enabled=how.dtype is not None):
         loss = step(clips, labels, **side)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
@@ -126,7 +175,8 @@ class Job:
     @cached_property
     def fingerprint(self) -> str:
         side = {} if self.video_side is None else {"video_side": self.video_side.digest}
-        return _fingerprint(method=self.method, model_cfg=self.model_cfg, train_cfg=self.train_cfg,
+        learns = {key: value for key, value in self.train_cfg.items() if key not in EXECUTION_ONLY}
+        return _fingerprint(method=self.method, model_cfg=self.model_cfg, train_cfg=learns,
                             sampling=self.sampling, seed=self.seed, classes=self.classes, **self.semantics,
                             train=sorted(self.train_videos["video_id"]), val=sorted(self.val_videos["video_id"]),
                             **side)
@@ -134,7 +184,8 @@ class Job:
 
 def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, class_names: list[str], *,
           semantics: dict, model_cfg: dict, train_cfg: dict, sampling: dict, seed: int, threads: int,
-          model_path, history_path, checkpoint_path=None, video_files: dict | None = None, log=_stderr) -> None:
+          model_path, history_path, checkpoint_path=None, video_files: dict | None = None,
+          rendezvous: "Rendezvous | None" = None, log=_stderr) -> None:
     """Train `method` on the kept source classes and write model_path and history_path.
 
     `semantics` holds what the method needs of the class side (zsar.methods NEEDS: class_vectors,
@@ -145,6 +196,10 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
     name such files needs them. With
     `checkpoint_path`, a job killed at any point resumes from there; the checkpoint is deleted at
     the end.
+
+    With train.processes x train.nodes > 1 the loop runs in that many processes under
+    DistributedDataParallel; on several nodes each node's launcher calls `train` with the same
+    inputs and its `rendezvous` (zsar.models.launch does both).
     """
     model_cfg, train_cfg = resolve(method, model_cfg, train_cfg)
     missing = [need for need in method_spec(method).needs if semantics.get(need) is None]
@@ -168,32 +223,80 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
               {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, sampling,
               seed, threads, model_path, history_path,
               None if checkpoint_path is None else Path(checkpoint_path), video_side)
-    processes = train_cfg["processes"]
-    if processes == 1:
-        _train_process(0, 1, job, log)
+    processes, nodes = train_cfg["processes"], train_cfg.get("nodes", 1)
+    if processes * nodes == 1:
+        _train_process(0, 1, 0, job, log)
         return
-    log(f"training in {processes} processes (DistributedDataParallel, "
-        f"{'nccl' if torch.cuda.is_available() else 'gloo'})")
-    with socket.socket() as s:  # a free port for the process group
-        s.bind(("127.0.0.1", 0))
-        os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(s.getsockname()[1])
-    torch.multiprocessing.spawn(_train_process, args=(processes, job), nprocs=processes, join=True)
+    if nodes > 1 and rendezvous is None:
+        raise ValueError(f"train.nodes is {nodes}: training on several machines starts one launcher on each "
+                         "(zsar.models.launch, in a SLURM job of that many nodes), which says where they meet")
+    log(f"training in {processes * nodes} processes, {processes} on each of {nodes} node(s) "
+        f"(DistributedDataParallel over {'nccl' if torch.cuda.is_available() else 'gloo'})")
+    launch_processes(job, processes, nodes, rendezvous or Rendezvous.local())
 
 
-def _start_process(rank: int, world: int, job: Job) -> torch.device:
-    """Join the process group, seed, make the run deterministic, and pick this rank's device."""
+@dataclass(frozen=True)
+class Rendezvous:
+    """Where the launchers of one training meet: the first node's address and a free port there,
+    and this launcher's node rank (static ranks: process r of node n is rank n * processes + r, so a
+    rerun deals the videos to the same processes, and ends with the same weights)."""
+    address: str
+    port: int
+    node_rank: int
+    run_id: str
+
+    @classmethod
+    def local(cls) -> "Rendezvous":
+        return cls("127.0.0.1", free_port(), 0, f"zsar-{os.getpid()}")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def launch_processes(job: Job, processes: int, nodes: int, meet: Rendezvous) -> None:
+    """Start `processes` training processes on this node with torch's elastic launcher (what
+    torchrun runs), static rendezvous with the other nodes' launchers, no restarts: a job that fails
+    is rerun by Snakemake (or the cluster's retries) and resumes from its checkpoint."""
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    config = LaunchConfig(min_nodes=nodes, max_nodes=nodes, nproc_per_node=processes, run_id=meet.run_id,
+                          rdzv_backend="static", rdzv_endpoint=f"{meet.address}:{meet.port}",
+                          rdzv_configs={"rank": meet.node_rank, "timeout": 900}, max_restarts=0,
+                          monitor_interval=0.5, start_method="spawn")
+    elastic_launch(config, _launched_process)(job)
+
+
+def _launched_process(job: Job) -> None:
+    """A process the launcher started: its ranks from the launcher's environment. It dies with its
+    launcher (a launcher killed with SIGKILL cannot stop it)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    env = os.environ
+    _train_process(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env["LOCAL_RANK"]), job)
+
+
+def _start_process(rank: int, world: int, local_rank: int, job: Job) -> tuple[torch.device, DeviceStep]:
+    """Join the process group, seed, make the run deterministic (unless train.deterministic is
+    false), and pick this process's device and how its step uses it."""
     cuda = torch.cuda.is_available()
     if world > 1:
         dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world,
                                 timeout=datetime.timedelta(hours=2))
+    device = torch.device(f"cuda:{local_rank % torch.cuda.device_count()}" if cuda else "cpu")
+    how = DeviceStep.of(device, job.train_cfg)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     torch.manual_seed(job.seed)
-    torch.set_num_threads(max(1, job.threads // world))
-    torch.use_deterministic_algorithms(True)
-    device = torch.device(f"cuda:{rank % torch.cuda.device_count()}" if cuda else "cpu")
+    torch.set_num_threads(max(1, job.threads // max(1, world // job.train_cfg.get("nodes", 1))))
+    torch.use_deterministic_algorithms(how.deterministic)
+    torch.backends.cudnn.benchmark = not how.deterministic
     if cuda:
         torch.cuda.set_device(device)
-    return device
+    return device, how
 
 
 def _loader(job: Job, rank: int, world: int, cuda: bool):
@@ -245,13 +348,13 @@ def _resume(job: Job, rank: int, world: int, net, scaler, loader, device, log) -
     return state
 
 
-def _train_epoch(step, optimizer, scaler, loader, device, amp, log, desc) -> torch.Tensor:
+def _train_epoch(step, optimizer, scaler, loader, device, how, log, desc) -> torch.Tensor:
     """One pass over the loader; returns (loss sum, clip count, clips labelled right) of this rank,
     the last NaN when the loss module does not label its clips."""
     total = torch.zeros(3, dtype=torch.float64)
     progress = Progress(len(loader), "batches", log, desc=desc)
     for batch in loader:
-        loss, correct = train_step(step, optimizer, scaler, batch, device, amp)
+        loss, correct = train_step(step, optimizer, scaler, batch, device, how)
         correct = float("nan") if correct is None else float(correct)
         n = len(batch["label"])
         total += torch.tensor([loss.item() * n, n, correct], dtype=torch.float64)
@@ -293,19 +396,20 @@ def _write_outputs(job: Job, trainer, history: list[dict], best: dict) -> None:
         "val_top1": None if np.isnan(best["val_top1"]) else best["val_top1"], "model_cfg": job.model_cfg})
 
 
-def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
+def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr) -> None:
     distributed = world > 1
     if rank != 0:
         log = lambda message: None  # noqa: E731  rank 0 speaks for all
-    device = _start_process(rank, world, job)
+    device, how = _start_process(rank, world, local_rank, job)
     cuda = device.type == "cuda"
-    # Mixed precision on a GPU; full precision on the CPU, where float16 autocast gains nothing.
-    amp = cuda
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = how.scaler()
 
     trainer = method_spec(job.method).module.Training(job.classes, job.semantics, job.model_cfg, job.train_cfg)
     dataset, sampler, loader = _loader(job, rank, world, cuda)
-    net = trainer.build().to(device)
+    net = how.prepare(trainer.build().to(device))
+    log(f"on {torch.cuda.get_device_name(device) if cuda else 'the CPU'}: {how.precision}"
+        f"{', channels-last' if how.channels_last else ''}{'' if how.deterministic else ', cuDNN benchmark'}"
+        f"{f', compiled ({how.compile})' if how.compile else ''}")
     if rank:
         torch.manual_seed(job.seed + rank)  # dropout and word masking differ across ranks; weights start equal
     # Each rank validates its share of the held-out videos; the counts are summed.
@@ -330,13 +434,14 @@ def _train_process(rank: int, world: int, job: Job, log=_stderr) -> None:
         step = trainer.loss_module(net, phase, device)
         if distributed:
             step = nn.parallel.DistributedDataParallel(step, device_ids=[device.index] if cuda else None)
+        step = how.wrap(step)
         for epoch in range(max(first_epoch, starts[k] + 1), starts[k + 1] + 1):
             started = time.perf_counter()
             net.train()
             dataset.set_epoch(epoch)
             if sampler is not None:
                 sampler.set_epoch(epoch)
-            total = _train_epoch(step, optimizer, scaler, loader, device, amp, log, f"epoch {epoch} ({phase.name})")
+            total = _train_epoch(step, optimizer, scaler, loader, device, how, log, f"epoch {epoch} ({phase.name})")
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
             counts = torch.tensor([trainer.correct(net, phase, my_val, val_cfg) if len(my_val) else 0,

@@ -21,7 +21,7 @@ from zsar.data.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settin
 from zsar.data.manifest import load_manifest, missing_data_message
 from zsar.data.sampling import resolve_sampling
 from zsar.io import ArtefactError, did_you_mean, read_json
-from zsar.methods import SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
+from zsar.methods import EXECUTION_ONLY, SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.pipeline.codebase import closure, package_code, script_code
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
@@ -282,7 +282,25 @@ class Plan:
             spec.check_embeddings(settings["model"], embeddings)
         except ValueError as error:
             raise PlanError(f"run '{run}': {error}") from None
+        gpus, processes = settings["resources"]["gpu"], settings["train"]["processes"]
+        if gpus and gpus != processes:
+            raise PlanError(
+                f"run '{run}' in config.yaml trains in {processes} process(es) a node (train.processes) but asks "
+                f"for {gpus} GPU(s) a node (resources.gpu): each process takes one GPU, so set resources.gpu: "
+                f"{processes}, or train.processes: {gpus}"
+            )
         return settings
+
+    def train_resources(self, run: str) -> dict:
+        """What train_model asks a cluster for: runs.<run>.resources, with the nodes of train.nodes.
+        On one node `gpu` GPUs (the SLURM plugin's --gpus); on several, `gpu` a node as the
+        generic resource gres, since --gpus counts the job's GPUs wherever SLURM places them."""
+        settings = self.run(run)
+        resources, nodes = dict(settings["resources"]), settings["train"].get("nodes", 1)
+        resources["nodes"] = nodes
+        if nodes > 1 and resources["gpu"]:
+            resources["gres"], resources["gpu"] = f"gpu:{resources['gpu']}", 0
+        return resources
 
     def method(self, run: str):
         """The torch-free spec of the run's method (zsar.methods)."""
@@ -373,6 +391,7 @@ class Plan:
 
         The seed apart: runs.<run>.seed equal to the global seed retrains nothing."""
         settings = {k: v for k, v in self.run(run).items() if k not in ("resources", "seed")}
+        settings["train"] = {k: v for k, v in settings["train"].items() if k not in EXECUTION_ONLY}
         return {"settings": settings, "seed": self.seed(run), "frames": self.trained_frames_digest(self.run(run)["source"])}
 
     # ---- extraction and prototypes -----------------------------------------------------------------
