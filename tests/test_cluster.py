@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from conftest import REPO, snakemake
+from conftest import REPO, snakemake, tiny_config, write_config
 
 SLURM = REPO / "tests/cluster/slurm.sh"
 GENERIC = REPO / "profiles/cluster-generic"
@@ -55,6 +55,8 @@ def test_the_synthetic_dag_runs_through_the_cluster_profile(slurm, tiny_run_copy
     overhead again."""
     work = tiny_run_copy
     target = TARGET if profile == "cluster-generic" else "features/e2e_synthetic/synthetic.h5"
+    if profile == "slurm":  # the job's one launcher starts the 2 training processes
+        write_config(work / "config.yaml", tiny_config(runs={"e2e_synthetic": {"train": {"processes": 2}}}))
     (work / target).unlink()
     for kept in work.glob("models/*/.kept"):  # train anew, not take the kept models back
         shutil.rmtree(kept)
@@ -65,6 +67,8 @@ def test_the_synthetic_dag_runs_through_the_cluster_profile(slurm, tiny_run_copy
     if profile == "slurm":
         # CPU stages go to the cpu partition; the GPU stage to gpu (no GPU asked: the run wants 0)
         assert "slurm_partition=gpu" in log and "slurm_partition=cpu" in log
+        trained = (work / "logs/train_model/e2e_synthetic.log").read_text()
+        assert "training in 2 processes, 2 on each of 1 node(s)" in trained, trained[-2000:]
     else:
         assert json.loads((work / TARGET).read_text())["n_splits"] == 3
     again = snakemake(work, target, "-n", slurm=True)

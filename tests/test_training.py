@@ -429,3 +429,21 @@ def test_bf16_channels_last_and_a_compiled_step_train_on_the_cpu(videos, tmp_pat
     saved = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
     assert all(v.dtype == torch.float32 for v in saved.values() if v.is_floating_point())
     assert load_model(tmp_path / "model.pt").embed(torch.zeros(2, 3, 4, 28, 28)).shape == (2, 8)
+
+
+def test_extraction_batches_shrink_to_half_the_jobs_memory_and_embed_the_same(videos):
+    """At Kinetics' 25 test clips, 8 GB jobs keep 16 videos a batch at 16 x 112² on a GPU, 6 at 224
+    (4 on the CPU); a batch of any size embeds the same."""
+    from zsar.methods.e2e.model import create_e2e_model
+    from zsar.models.extract import batch_within, embed_videos
+
+    clip = {"n_clips": 25, "frames": 16, "workers": 2}
+    assert batch_within(8000, 16, crop=112, cuda=True, **clip) == 16
+    assert batch_within(8000, 16, crop=224, cuda=True, **clip) == 6
+    assert batch_within(8000, 16, crop=224, cuda=False, **clip) == 4
+    assert batch_within(100, 16, crop=224, cuda=True, **clip) == 1  # never none
+    torch.manual_seed(0)
+    model = create_e2e_model("r2plus1d", 8, widths=[4, 8], layers=[1, 1])
+    kw = {"length": 4, "stride": 2, "crop": 28, "n_clips": 3}
+    assert np.allclose(embed_videos(model, videos, batch_size=1, **kw), embed_videos(model, videos, batch_size=7, **kw),
+                       atol=1e-6)

@@ -15,7 +15,8 @@ p = snakemake.params
 videos = cached_videos([snakemake.input.clips])
 embeddings, clips = embed_with(snakemake.input.model, videos, p.sampling, n_clips=p.sampling["test_clips"],
                                batch_size=p.batch_size, workers=p.workers, threads=snakemake.threads,
-                               per_clip=p.per_clip, video_files={name: snakemake.input[name] for name in p.video_side})
+                               mem_mb=snakemake.resources.mem_mb, per_clip=p.per_clip,
+                               video_files={name: snakemake.input[name] for name in p.video_side})
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model),
                clips)
 last_good.keep()

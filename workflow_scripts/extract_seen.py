@@ -21,7 +21,7 @@ n_clips = p.select["clips_per_video"] or p.sampling["test_clips"]
 print(f"{len(videos)} of the {len(selected)} selected source videos are in this shard; {n_clips} clips each",
       file=sys.stderr)
 embeddings, _ = embed_with(snakemake.input.model, videos, p.sampling, n_clips=n_clips, batch_size=p.batch_size,
-                           workers=p.workers, threads=snakemake.threads,
+                           workers=p.workers, threads=snakemake.threads, mem_mb=snakemake.resources.mem_mb,
                            video_files={name: snakemake.input[name] for name in p.video_side})
 write_features(snakemake.output[0], videos["video_id"], videos["label"], embeddings, file_sha256(snakemake.input.model))
 last_good.keep()

@@ -32,7 +32,7 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
     cuda = device.type == "cuda"
     clips_of = TestClips(videos, length=length, stride=stride, crop=crop, n_clips=n_clips, video_side=video_side)
     loader = DataLoader(clips_of, batch_size=batch_size, num_workers=workers, pin_memory=cuda,
-                        prefetch_factor=4 if workers else None)
+                        prefetch_factor=PREFETCH if workers else None)
     progress = Progress(len(videos), "videos", log) if log is not None else None
     means, clips = [], []
     for batch in loader:
@@ -55,17 +55,44 @@ def embed_videos(model, videos: pd.DataFrame, *, length: int, stride: int, crop:
     return mean, (torch.cat(clips).numpy() if clips else np.zeros((0, n_clips, dim), np.float32))
 
 
+PREFETCH = 4  # batches each loader process decodes ahead
+
+
+def batch_within(mem_mb: int, batch_size: int, *, n_clips: int, frames: int, crop: int, workers: int,
+                 cuda: bool) -> int:
+    """The videos a batch may hold so that the decoded clips in flight take at most half of a job's
+    `mem_mb` (the rest is the model's, its activations' and Python's): `batch_size` or fewer.
+
+    In flight: the batches the loader processes decode ahead (PREFETCH each), the one in use and,
+    on a GPU, its pinned copy; on the CPU the model's input, flipped and normalised in float32,
+    counts 8 batches of uint8 more (two float copies). At K700's 25 test clips a video holds 15 MB
+    of 16 x 112 x 112 frames and 60 MB at 224."""
+    per_video = n_clips * frames * crop * crop * 3
+    batches = workers * PREFETCH + 1 + (1 if cuda else 8)
+    return max(1, min(batch_size, (mem_mb * 2**20 // 2) // (per_video * batches)))
+
+
 def embed_with(model_path, videos: pd.DataFrame, sampling: dict, *, n_clips: int, batch_size: int = 16,
                workers: int = 0, threads: int = 1, per_clip: bool = False, video_files: dict | None = None,
-               log=None):
+               mem_mb: int | None = None, log=None):
     """The extraction stages: load a trained model onto the GPU when there is one (else the CPU, with
     `threads` threads), embed `videos`' clips (with the inputs of its method's `video_files`, for a
-    model that reads files per video), and return (embeddings, clip embeddings or None)."""
+    model that reads files per video), and return (embeddings, clip embeddings or None). With the
+    job's `mem_mb`, batches hold fewer than `batch_size` videos where that many would not fit
+    (batch_within)."""
     import sys
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if mem_mb is not None:
+        fits = batch_within(mem_mb, batch_size, n_clips=n_clips, frames=sampling["frames"], crop=sampling["crop"],
+                            workers=workers, cuda=device.type == "cuda")
+        if fits < batch_size:
+            log(f"batches of {fits} videos, not extract.batch_size {batch_size}: {batch_size} videos of {n_clips} "
+                f"clips of {sampling['frames']} x {sampling['crop']}² would hold more decoded clips than half of the "
+                f"job's mem_mb ({mem_mb}); raise extract.resources.mem_mb for larger batches")
+        batch_size = fits
     checkpoint = load_weights(model_path)
     spec = method_spec(checkpoint.get("method", "e2e"))
     model = _from_checkpoint(spec, checkpoint).to(device)
