@@ -28,7 +28,8 @@ each side's clips/s times that, to compare with the device's peak.
 Loader cores: the CPU the loader used, in cores, over the cache side's timed steps: CPU seconds of
 this process (all its threads) and its live child processes (loader workers, from /proc; this
 process alone where there is no /proc), less the CPU seconds this process spent on the memory side
-for as many clips, divided by the cache side's wall seconds; median over the rounds.
+for as many clips, divided by the cache side's wall seconds; median over the rounds. On the CPU the
+model's own CPU time swamps it (it can come out below 0); it is meant for a GPU.
 
     .venv/bin/python benchmarks/train_throughput.py [--presets e2e rest18] [--shards 1000]
         [--batch 2] [--steps 3] [--rounds 3] [--workers 2 | --threads N] [--codec jpeg|raw]
@@ -54,6 +55,7 @@ import pandas as pd
 import torch
 
 from zsar.data.cache import ShardWriter, cached_videos
+from zsar.data.jpeg import decode_clips
 from zsar.methods import LOADER_OPTIONS, SAMPLING_PRESETS, method, resolve
 from zsar.models.training import DeviceStep, Job, _loader, train_step
 
@@ -170,6 +172,8 @@ def main() -> None:
     parser.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
                         help="torch.compile the loss module (default backend: inductor)")
     parser.add_argument("--no-deterministic", action="store_true", help="let cuDNN benchmark its algorithms")
+    parser.add_argument("--decode", default="cpu", choices=["cpu", "device"],
+                        help="device: the clips travel as JPEG, decoded on the model's device (train.decode)")
     parser.add_argument("--tiny", action="store_true", help="tiny models and clips, for the tests")
     args = parser.parse_args()
     if args.shards < 1 or args.videos_per_shard < 1:
@@ -186,13 +190,15 @@ def main() -> None:
     window, handles = LOADER_OPTIONS["shard_window"], LOADER_OPTIONS["open_shards"]
     device_options = {"precision": args.precision,
                       "channels_last": {"auto": "auto", "true": True, "false": False}[args.channels_last],
-                      "deterministic": not args.no_deterministic, "compile": args.compile or False}
+                      "deterministic": not args.no_deterministic, "compile": args.compile or False,
+                      "decode": args.decode}
     how = DeviceStep.of(device, device_options)  # as training resolves train.precision etc.
     torch.use_deterministic_algorithms(how.deterministic)
     torch.backends.cudnn.benchmark = not how.deterministic
     print(f"device: {torch.cuda.get_device_name() if cuda else f'CPU, {torch.get_num_threads()} threads'}; "
           f"{how.precision}{', channels-last' if how.channels_last else ''}"
           f"{'' if how.deterministic else ', cuDNN benchmark'}{f', compiled ({how.compile})' if how.compile else ''}"
+          f"{', JPEG decoded there' if how.decode else ''}"
           f"; batch {args.batch}, {args.steps} timed steps x {args.rounds} interleaved rounds, "
           f"{f'{args.threads} decoding threads' if args.threads else f'{args.workers} loader workers'}"
           f"{'; tiny models' if args.tiny else ''}")
@@ -229,7 +235,10 @@ def main() -> None:
                         sampler.set_epoch(epoch[0])
                     yield from loader
 
-            in_memory = {key: x.to(device) for key, x in next(cached()).items()}
+            first = dict(next(cached()))
+            if "jpeg" in first:  # the memory side holds decoded clips
+                first["clips"] = decode_clips(first, device)
+            in_memory = {key: x.to(device) for key, x in first.items()}
 
             def memory(batch=in_memory):
                 return iter(lambda: batch, None)

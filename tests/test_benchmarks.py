@@ -6,13 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_train_throughput_runs_the_whole_feed_from_1000_shards():
+@pytest.mark.parametrize("decode", ["cpu", "device"])
+def test_train_throughput_runs_the_whole_feed_from_1000_shards(decode):
     result = subprocess.run(
         [sys.executable, "benchmarks/train_throughput.py", "--tiny", "--shards", "1000", "--presets", "e2e",
-         "--rounds", "2", "--steps", "2", "--batch", "2", "--threads", "2"],
+         "--rounds", "2", "--steps", "2", "--batch", "2", "--threads", "2", "--decode", decode],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     out = result.stdout
     assert result.returncode == 0, result.stderr[-3000:]

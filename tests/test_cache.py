@@ -241,3 +241,31 @@ def test_the_thread_feed_gives_exactly_the_batches_a_loader_without_workers_give
         for a, b in zip(expected, got):
             assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert torch.equal(feed.generator.get_state(), reference.generator.get_state())
+
+
+def test_clips_decoded_on_the_device_are_the_cpu_paths_clips_within_45_db(tmp_path):
+    """train.decode: device: the same frames, crop boxes and flips as the CPU path, in a batch of
+    JPEG bytes, decoded by torchvision in one call (here on the CPU, nvJPEG on a GPU): within 45 dB
+    PSNR of simplejpeg's pixels. A raw cache has no JPEG to send: refused naming the shard."""
+    from torch.utils.data import default_collate
+
+    from zsar.data.jpeg import collate, decode_clips
+
+    write(tmp_path / "s.h5", {"a": smooth_video(n=12, seed=1), "b": smooth_video(n=12, seed=2)})
+    videos = pd.DataFrame({"shard_path": [str(tmp_path / "s.h5")] * 2, "video_id": ["a", "b"], "label": ["x", "x"]})
+    kw = {"length": 4, "stride": 2, "crop": 32, "seed": 3}
+    plain, encoded = TrainClips(videos, {"x": 0}, **kw), TrainClips(videos, {"x": 0}, encoded=True, **kw)
+    for epoch in (1, 2):
+        plain.set_epoch(epoch)
+        encoded.set_epoch(epoch)
+        a, b = default_collate([plain[0], plain[1]]), collate([encoded[0], encoded[1]])
+        assert b["jpeg"].numel() < a["clips"].numel() / 2  # whole frames as JPEG, against crops as pixels
+        clips = decode_clips(b, torch.device("cpu"))
+        assert set(b) == {"flip", "label"} and torch.equal(a["flip"], b["flip"])
+        assert clips.shape == a["clips"].shape and clips.dtype == torch.uint8
+        with np.errstate(divide="ignore"):  # the same decoder's pixels: no error at all
+            assert psnr(clips.numpy(), a["clips"].numpy()) >= 45
+    write(tmp_path / "raw.h5", {"a": smooth_video(n=12)}, codec="raw")
+    raw = TrainClips(videos.assign(shard_path=str(tmp_path / "raw.h5")).iloc[:1], {"x": 0}, encoded=True, **kw)
+    with pytest.raises(ValueError, match=r"raw.h5 stores raw frames, not JPEG: .* set train.decode: cpu"):
+        raw[0]

@@ -407,23 +407,27 @@ def test_the_step_resolves_its_precision_and_layout_from_the_device(monkeypatch)
         monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True, ok=bf16: ok)
         how = DeviceStep.of(gpu, {})
         assert (how.precision, how.channels_last, how.deterministic, how.compile) == (expected, True, True, None)
-    for precision, scaled in (("fp16", True), ("bf16", False), ("fp32", False)):  # float16 alone needs a scaler
+    for precision, scaled in (("fp16", True), ("fp32", False)):  # float16 alone needs a scaler
         assert DeviceStep.of(cpu, {"precision": precision}).scaler().is_enabled() == scaled
+    with pytest.raises(ValueError, match="train.precision bf16 on the CPU: .* NaN"):
+        DeviceStep.of(cpu, {"precision": "bf16"})
     how = DeviceStep.of(gpu, {"precision": "fp32", "channels_last": False, "compile": True, "deterministic": False})
     assert (how.precision, how.channels_last, how.compile, how.deterministic) == ("fp32", False, "inductor", False)
 
 
-def test_bf16_channels_last_and_a_compiled_step_train_on_the_cpu(videos, tmp_path):
-    """The GPU's step settings run on the CPU too: bfloat16 autocast, channels-last 3-d weights and
-    inputs, cuDNN's benchmark setting, and torch.compile (aot_eager here, inductor's code generation
-    taking half a minute), each epoch's loss finite and the weights kept in float32."""
+def test_mixed_precision_channels_last_a_compiled_step_and_jpeg_decoded_there_train_on_the_cpu(videos, tmp_path):
+    """The GPU's step settings run on the CPU too: float16 autocast with the gradient scaler,
+    channels-last 3-d weights and inputs, cuDNN's benchmark setting, torch.compile (aot_eager here,
+    inductor's code generation taking half a minute), and the clips sent as JPEG, decoded in the
+    step (from decoding threads); each epoch's loss finite and the weights kept in float32."""
     from zsar.models.extract import load_model
     from zsar.models.training import train
 
     said = []
-    fast = {"precision": "bf16", "channels_last": True, "deterministic": False, "compile": "aot_eager"}
+    fast = {"precision": "fp16", "channels_last": True, "deterministic": False, "compile": "aot_eager",
+            "decode": "device", "decode_threads": 2}
     train(**arguments(videos, tmp_path, epochs=2, **fast) | {"log": said.append})
-    assert "on the CPU: bf16, channels-last, cuDNN benchmark, compiled (aot_eager)" in said
+    assert "on the CPU: fp16, channels-last, cuDNN benchmark, compiled (aot_eager), JPEG decoded there" in said
     history = pd.read_csv(tmp_path / "history.csv")
     assert len(history) == 2 and np.isfinite(history["train_loss"]).all()
     saved = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from zsar.data import sampling
 from zsar.data.cache import Shards
+from zsar.data.jpeg import collate
 
 
 class TrainClips:
@@ -24,12 +25,15 @@ class TrainClips:
     index, plus the video's inputs of `video_side` (zsar.methods.spec.VideoSide) when given.
 
     The clip is (T, crop, crop, 3) uint8; `flip` says whether the model's device should flip it
-    left-right (`sampling.to_model_input`). Only the clip's frames are decoded.
+    left-right (`sampling.to_model_input`). Only the clip's frames are decoded. With `encoded`, the
+    clip's frames are not decoded at all: `jpeg` holds them as the cache stores them, `box` and
+    `crop` where to crop them, for zsar.data.jpeg to decode on the model's device (its `collate`
+    batches them).
     """
 
     def __init__(self, videos: pd.DataFrame, label_index: dict[str, int], *, length: int, stride: int,
-                 crop: int, seed: int, max_open: int = 32, video_side=None):
-        self.video_side = video_side
+                 crop: int, seed: int, max_open: int = 32, video_side=None, encoded: bool = False):
+        self.video_side, self.encoded = video_side, encoded
         self.videos = videos.reset_index(drop=True)
         self.targets = [label_index[label] for label in self.videos["label"]]
         self.length, self.stride, self.crop, self.seed = length, stride, crop, seed
@@ -66,10 +70,13 @@ class TrainClips:
         video = self._shards.video(row["shard_path"], row["video_id"])
         start = sampling.random_clip_start(video.n_frames, self.length, self.stride, rng)
         top, left, flip = sampling.random_crop_box(video.height, video.width, self.crop, rng)
-        frames = video.read(sampling.clip_indices(start, self.length, self.stride, video.n_frames))
+        indices = sampling.clip_indices(start, self.length, self.stride, video.n_frames)
+        sample = {"flip": flip, "label": self.targets[i], **_side(self.video_side, row["video_id"])}
+        if self.encoded:
+            return {"jpeg": video.read_encoded(indices), "box": np.array([top, left]), "crop": self.crop, **sample}
+        frames = video.read(indices)
         clip = np.ascontiguousarray(frames[:, top:top + self.crop, left:left + self.crop])
-        return {"clips": torch.from_numpy(clip), "flip": flip, "label": self.targets[i],
-                **_side(self.video_side, row["video_id"])}
+        return {"clips": torch.from_numpy(clip), **sample}
 
 
 class ShardRuns:
@@ -143,9 +150,7 @@ class ThreadFeed:
                 yield self._batch(pending.popleft())
 
     def _batch(self, futures) -> dict:
-        from torch.utils.data import default_collate
-
-        batch = default_collate([future.result() for future in futures])
+        batch = collate([future.result() for future in futures])
         return {k: v.pin_memory() for k, v in batch.items()} if self.pin_memory else batch
 
 

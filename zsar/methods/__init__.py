@@ -89,6 +89,8 @@ def _check_run_options(train: dict) -> None:
         raise ValueError(f"train.channels_last must be auto, true or false, not {options['channels_last']!r}")
     if not isinstance(options["deterministic"], bool):
         raise ValueError(f"train.deterministic must be true or false, not {options['deterministic']!r}")
+    if options["decode"] not in ("cpu", "device"):
+        raise ValueError(f"train.decode must be cpu or device, not {options['decode']!r}")
     if not isinstance(options["compile"], (bool, str)):
         raise ValueError(f"train.compile must be true, false or a torch.compile backend's name (e.g. inductor), "
                          f"not {options['compile']!r}")

@@ -183,10 +183,12 @@ LOADER_OPTIONS = {"shard_window": 8, "open_shards": 32, "decode_threads": 0, "no
 # auto is bfloat16 autocast on a GPU that has it, float16 with a gradient scaler on one that has
 # not, float32 on the CPU; `channels_last` auto stores convolutions' tensors channels-last on a
 # GPU; `deterministic` false lets cuDNN benchmark its algorithms (faster, not bitwise repeatable);
-# `compile` true (or a torch.compile backend's name) compiles the loss module.
-DEVICE_OPTIONS = {"precision": "auto", "channels_last": "auto", "deterministic": True, "compile": False}
+# `compile` true (or a torch.compile backend's name) compiles the loss module; `decode` device
+# sends the training clips' frames as JPEG and decodes them on the model's device (zsar.data.jpeg).
+DEVICE_OPTIONS = {"precision": "auto", "channels_last": "auto", "deterministic": True, "compile": False,
+                  "decode": "cpu"}
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # Train settings that change how fast a model trains, not what it learns: left out of a run's
 # training record and of a checkpoint's fingerprint, so setting one retrains nothing, and a job
 # killed under one setting resumes under another.
-EXECUTION_ONLY = ("decode_threads", "open_shards", "channels_last", "deterministic", "compile")
+EXECUTION_ONLY = ("decode_threads", "open_shards", "channels_last", "deterministic", "compile", "decode")

@@ -38,6 +38,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from zsar.data.clips import ShardRuns, ThreadFeed, TrainClips
+from zsar.data.jpeg import collate, decode_clips
 from zsar.data.sampling import to_model_input
 from zsar.io import atomic_output, load_weights, remove_stale_temporaries, write_json
 from zsar.methods import DEVICE_OPTIONS, EXECUTION_ONLY, LOADER_OPTIONS, method as method_spec, resolve
@@ -89,6 +90,7 @@ class DeviceStep:
     channels_last: bool
     deterministic: bool
     compile: str | None  # a torch.compile backend
+    decode: bool = False  # the training clips' JPEG frames decoded on the device (zsar.data.jpeg)
 
     @classmethod
     def of(cls, device: torch.device, train_cfg: dict) -> "DeviceStep":
@@ -97,11 +99,16 @@ class DeviceStep:
         precision = options["precision"]
         if precision == "auto":
             precision = ("bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16") if cuda else "fp32"
+        if precision == "bf16" and not cuda:
+            raise ValueError(
+                "train.precision bf16 on the CPU: in zsar's tests with torch 2.14.1, bfloat16 autocast on the CPU "
+                "gave losses that differed run to run and NaN in half the runs (float16 and float32 repeat to the "
+                "bit); train on the CPU in fp32 (precision auto) or fp16, and in bf16 on a GPU")
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
         channels_last = cuda if options["channels_last"] == "auto" else options["channels_last"]
         backend = options["compile"]
         backend = "inductor" if backend is True else (backend or None)
-        return cls(device, dtype, channels_last, options["deterministic"], backend)
+        return cls(device, dtype, channels_last, options["deterministic"], backend, options["decode"] == "device")
 
     @property
     def precision(self) -> str:
@@ -135,8 +142,10 @@ def train_step(step, optimizer, scaler, batch: dict, device, how: DeviceStep) ->
     Returns the loss, and how many of the batch's clips the loss module labelled right as it went
     (its `batch_correct`, set in forward; None for a module that does not label, e.g. ResT trained on
     the masked token loss alone)."""
+    batch = dict(batch)
+    clips = batch.pop("clips") if "clips" in batch else decode_clips(batch, device)  # JPEG: decoded there
     side = {key: x.to(device, non_blocking=True) for key, x in batch.items()}
-    clips = how.clips(to_model_input(side.pop("clips"), side.pop("flip")))
+    clips = how.clips(to_model_input(clips.to(device, non_blocking=True), side.pop("flip")))
     labels = side.pop("label")
     module = getattr(step, "_orig_mod", step)  # under torch.compile
     module = getattr(module, "module", module)  # under DistributedDataParallel
@@ -307,7 +316,8 @@ def _loader(job: Job, rank: int, world: int, cuda: bool):
     label_index = {name: i for i, name in enumerate(job.classes)}
     clip, options = job.sampling, {**LOADER_OPTIONS, **job.train_cfg}
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
-                         crop=clip["crop"], seed=job.seed, max_open=options["open_shards"], video_side=job.video_side)
+                         crop=clip["crop"], seed=job.seed, max_open=options["open_shards"], video_side=job.video_side,
+                         encoded=DeviceStep.of(torch.device("cpu"), job.train_cfg).decode)
     if dataset.videos["shard_path"].nunique() > options["shard_window"]:
         sampler = ShardRuns(dataset.videos["shard_path"], options["shard_window"], job.seed, rank, world)
     elif world > 1:
@@ -320,7 +330,7 @@ def _loader(job: Job, rank: int, world: int, cuda: bool):
                             sampler=sampler, generator=generator, pin_memory=cuda)
         return dataset, sampler, loader
     loader = DataLoader(dataset, batch_size=job.train_cfg["batch_size"], shuffle=sampler is None, sampler=sampler,
-                        num_workers=workers, generator=generator,
+                        num_workers=workers, generator=generator, collate_fn=collate,
                         persistent_workers=workers > 0, pin_memory=cuda, prefetch_factor=4 if workers else None)
     return dataset, sampler, loader
 
@@ -409,7 +419,7 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
     net = how.prepare(trainer.build().to(device))
     log(f"on {torch.cuda.get_device_name(device) if cuda else 'the CPU'}: {how.precision}"
         f"{', channels-last' if how.channels_last else ''}{'' if how.deterministic else ', cuDNN benchmark'}"
-        f"{f', compiled ({how.compile})' if how.compile else ''}")
+        f"{f', compiled ({how.compile})' if how.compile else ''}{', JPEG decoded there' if how.decode else ''}")
     if rank:
         torch.manual_seed(job.seed + rank)  # dropout and word masking differ across ranks; weights start equal
     # Each rank validates its share of the held-out videos; the counts are summed.
