@@ -1,11 +1,13 @@
 rule embed_classes:
-    """Class names to L2-normalised mean word vectors."""
+    """Class names to L2-normalised mean word vectors (or sentence embeddings)."""
     output:
         "semantic/{embedding}/{dataset}.h5",
     log:
         "logs/embed_classes/{embedding}/{dataset}.log",
     benchmark:
         "logs/embed_classes/{embedding}/{dataset}.benchmark.tsv"
+    wildcard_constraints:
+        embedding=plan.embeddings_of(clip=False),
     conda:
         "../envs/zsar.yaml"
     params:
@@ -13,6 +15,28 @@ rule embed_classes:
         embedding=lambda wc: plan.embedding(wc.embedding),
     script:
         "../workflow_scripts/embed_classes.py"
+
+
+rule embed_clip_classes:
+    """Class prompts through a CLIP's text tower (an embedding of kind clip), the user's checkpoint
+    checked when the DAG is built; the same file as embed_classes writes."""
+    input:
+        unpack(lambda wc: plan.embedding_inputs(wc.embedding)),
+    output:
+        "semantic/{embedding}/{dataset}.h5",
+    log:
+        "logs/embed_clip_classes/{embedding}/{dataset}.log",
+    benchmark:
+        "logs/embed_clip_classes/{embedding}/{dataset}.benchmark.tsv"
+    wildcard_constraints:
+        embedding=plan.embeddings_of(clip=True),
+    conda:
+        "../envs/zsar.yaml"
+    params:
+        manifest=manifest_digest,
+        embedding=lambda wc: plan.embedding(wc.embedding),
+    script:
+        "../workflow_scripts/embed_clip_classes.py"
 
 
 rule filter_overlap:

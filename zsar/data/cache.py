@@ -215,45 +215,26 @@ class CachedVideo:
             self._data.read_direct(out, np.s_[start:stop], np.s_[at:at + stop - start])
         return out
 
-    def read_encoded(self, indices) -> list[np.ndarray]:
-        """Frames `indices` (any order, repeats allowed) as stored: one JPEG's bytes each (uint8).
-        A raw cache has no JPEG to give: ValueError, naming the shard."""
-        if self._shard.codec != "jpeg":
-            raise ValueError(f"{self._shard.path} stores raw frames, not JPEG: decoding on the model's device "
-                             "(train.decode: device) reads a JPEG cache; set train.decode: cpu for this one")
-        indices = np.asarray(indices, dtype=np.int64)
-        wanted = np.unique(indices)
-        if len(wanted) and (wanted[0] < 0 or wanted[-1] >= self.n_frames):
-            raise IndexError(f"frames {wanted[0]}..{wanted[-1]} of a {self.n_frames}-frame video")
-        try:
-            encoded = [frame for _, _, frame in self._jpegs(wanted)]
-        except (OSError, ValueError, RuntimeError) as error:
-            raise self._damaged(f"frames {wanted[0]}..{wanted[-1]}", error) from None
-        return [encoded[k] for k in np.searchsorted(wanted, indices)]
+    def _read_jpeg(self, wanted: np.ndarray) -> np.ndarray:
+        import simplejpeg
 
-    def _jpegs(self, wanted: np.ndarray):
-        """(position in wanted, frame index from the first wanted, the JPEG's bytes) of each frame."""
+        out = np.empty((len(wanted), self.height, self.width, 3), dtype=np.uint8)
         if not len(wanted):
-            return
+            return out
         base, first = int(self._shard.offset_start[self._i]), int(wanted[0])
         offsets = self._shard.file["offsets"][base + first: base + int(wanted[-1]) + 2]  # byte positions
         at = wanted - first
         if len(offsets) - 1 <= 2 * len(wanted):
             # Few frames skipped (stride 1-2): one read of the whole span beats one read per frame.
             data, offsets = self._data[offsets[0]:offsets[-1]], offsets - offsets[0]
-            yield from ((k, j, data[offsets[j]:offsets[j + 1]]) for k, j in enumerate(at))
+            frames = ((k, j, data[offsets[j]:offsets[j + 1]]) for k, j in enumerate(at))
         else:
-            yield from ((k, j, self._data[offsets[j]:offsets[j + 1]]) for k, j in enumerate(at))
-
-    def _read_jpeg(self, wanted: np.ndarray) -> np.ndarray:
-        import simplejpeg
-
-        out = np.empty((len(wanted), self.height, self.width, 3), dtype=np.uint8)
-        for k, j, encoded in self._jpegs(wanted):
+            frames = ((k, j, self._data[offsets[j]:offsets[j + 1]]) for k, j in enumerate(at))
+        for k, j, encoded in frames:
             try:
                 simplejpeg.decode_jpeg(encoded, colorspace="RGB", buffer=out[k])
             except ValueError as error:  # a JPEG that does not decode
-                raise self._damaged(f"frame {int(wanted[0]) + int(j)}", error) from None
+                raise self._damaged(f"frame {first + int(j)}", error) from None
         return out
 
 

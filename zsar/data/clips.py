@@ -17,7 +17,7 @@ import pandas as pd
 
 from zsar.data import sampling
 from zsar.data.cache import Shards
-from zsar.data.jpeg import collate
+from zsar.data.jpeg import collate, read_encoded
 
 
 class TrainClips:
@@ -73,7 +73,7 @@ class TrainClips:
         indices = sampling.clip_indices(start, self.length, self.stride, video.n_frames)
         sample = {"flip": flip, "label": self.targets[i], **_side(self.video_side, row["video_id"])}
         if self.encoded:
-            return {"jpeg": video.read_encoded(indices), "box": np.array([top, left]), "crop": self.crop, **sample}
+            return {"jpeg": read_encoded(video, indices), "box": np.array([top, left]), "crop": self.crop, **sample}
         frames = video.read(indices)
         clip = np.ascontiguousarray(frames[:, top:top + self.crop, left:left + self.crop])
         return {"clips": torch.from_numpy(clip), **sample}

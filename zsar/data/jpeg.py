@@ -13,7 +13,32 @@ from __future__ import annotations
 
 import numpy as np
 
-KEYS = ("jpeg", "jpeg_offsets", "box", "crop")
+def read_encoded(video, indices) -> list[np.ndarray]:
+    """Frames `indices` (any order, repeats allowed) of a zsar.data.cache.CachedVideo as the cache
+    stores them, one JPEG's bytes each (uint8). Kept out of zsar.data.cache, whose code is the
+    decoding stage's too: a change here never re-decodes a cache."""
+    from zsar.data.cache import DamagedCache
+
+    shard = video._shard
+    if shard.codec != "jpeg":
+        raise ValueError(f"{shard.path} stores raw frames, not JPEG: decoding on the model's device "
+                         "(train.decode: device) reads a JPEG cache; set train.decode: cpu for this one")
+    indices = np.asarray(indices, dtype=np.int64)
+    wanted = np.unique(indices)
+    if not len(wanted):
+        return []
+    if wanted[0] < 0 or wanted[-1] >= video.n_frames:
+        raise IndexError(f"frames {wanted[0]}..{wanted[-1]} of a {video.n_frames}-frame video")
+    base, first = int(shard.offset_start[video._i]), int(wanted[0])
+    try:
+        offsets = shard.file["offsets"][base + first: base + int(wanted[-1]) + 2]  # byte positions
+        span = video._data[offsets[0]:offsets[-1]]  # one read: a clip's frames are close together
+    except (OSError, ValueError, RuntimeError) as error:
+        raise DamagedCache(f"{shard.path}: frames {wanted[0]}..{wanted[-1]} of video {video.video_id} cannot be read "
+                           f"back ({error}); delete {shard.path} and run snakemake again") from None
+    offsets = offsets - offsets[0]
+    frames = [span[offsets[j]:offsets[j + 1]] for j in wanted - first]
+    return [frames[k] for k in np.searchsorted(wanted, indices)]
 
 
 def collate(samples: list[dict]):

@@ -54,6 +54,10 @@ def _no_sections(model: dict) -> tuple:
     return ()
 
 
+def _nothing_of_embedding(model: dict, embedding: dict) -> dict:
+    return {}
+
+
 @dataclass(frozen=True)
 class Method:
     name: str
@@ -108,6 +112,10 @@ class Method:
     # config_sections(model) -> config sections (beyond every result's own) that a result of this
     # method depends on, recorded in its provenance.
     config_sections: Callable[[dict], tuple] = _no_sections
+    # from_embedding(model, embedding) -> model settings the method takes from the run's embedding
+    # spec (CLIP's arch and checkpoint: the class prompts' text tower and the videos' image tower are
+    # one model's); ValueError for an embedding it cannot take. Part of the run's resolved settings.
+    from_embedding: Callable[[dict, dict], dict] = _nothing_of_embedding
 
     def __post_init__(self):
         for what, given, known in (("needs", self.needs, NEEDS), ("scores", self.scores, SCORES)):

@@ -478,6 +478,18 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
                                  scaler=scaler.state_dict(), loader_generator=loader.generator.get_state(),
                                  history=history, best=best)
 
+    if "state_dict" not in best:  # a method that trains no epoch (zero-shot): the model as built, validated
+        started = time.perf_counter()
+        counts = torch.tensor([trainer.correct(net, trainer.phases[-1], my_val, val_cfg) if len(my_val) else 0,
+                               len(my_val)], dtype=torch.float64)
+        if distributed:
+            dist.all_reduce(counts)
+        val_top1 = float(counts[0] / counts[1]) if counts[1] else float("nan")
+        history.append({"epoch": 0, "phase": trainer.phases[-1].name, "lr": 0.0, "clips": 0, "train_loss": float("nan"),
+                        "train_top1": float("nan"), "val_top1": round(val_top1, 6),
+                        "seconds": round(time.perf_counter() - started, 2)})
+        best = {"epoch": 0, "val_top1": val_top1,
+                "state_dict": {key: v.detach().to("cpu", copy=True) for key, v in trainer.final(net).state_dict().items()}}
     if rank == 0:
         _write_outputs(job, trainer, history, best)
         if job.checkpoint_path is not None and job.checkpoint_path.exists():

@@ -20,7 +20,7 @@ import re
 from zsar.data.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
 from zsar.data.manifest import load_manifest, missing_data_message
 from zsar.data.sampling import resolve_sampling
-from zsar.io import ArtefactError, did_you_mean, read_json
+from zsar.io import ArtefactError, did_you_mean, read_json, write_json
 from zsar.methods import EXECUTION_ONLY, SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.pipeline.codebase import closure, package_code, script_code
 
@@ -242,9 +242,47 @@ class Plan:
                 f"'embeddings' defines: {', '.join(embeddings)}"
             )
         spec = dict(embeddings[name])
-        if "path" in spec:
-            spec["path"] = os.path.expanduser(spec["path"])
+        for key in ("path", "checkpoint"):
+            if key in spec:
+                spec[key] = os.path.expanduser(spec[key])
         return spec
+
+    def embeddings_of(self, clip: bool) -> str:
+        """A wildcard constraint naming config's embeddings of kind clip (clip true) or of the other
+        kinds: each kind's rule, embed_clip_classes or embed_classes, and so its code, is its own."""
+        names = [name for name, spec in self.config["embeddings"].items() if (spec["kind"] == "clip") == clip]
+        return "|".join(names) or "(?!)"
+
+    def embedding_inputs(self, name: str) -> dict:
+        """embed_classes' input files: a CLIP embedding's checkpoint (so that a new file re-embeds),
+        checked to be of its arch when the DAG is built (zsar.models.clip.check_checkpoint)."""
+        spec = self.embedding(name)
+        if spec["kind"] != "clip":
+            return {}
+        self._check_clip(name, spec["arch"], spec["checkpoint"])
+        return {"checkpoint": spec["checkpoint"]}
+
+    def _check_clip(self, name: str, arch: str, path: str) -> None:
+        """The check reads the file's tensor shapes (memory-mapped) and open_clip's, which takes seconds
+        to import: a file checked once, at its size and time, is not checked again
+        (.snakemake/zsar_clip_checks.json)."""
+        try:
+            stat = os.stat(path)
+        except OSError:
+            stat = None
+        record = os.path.join(".snakemake", "zsar_clip_checks.json")
+        key = f"{arch}|{os.path.realpath(path)}|{stat and stat.st_size}|{stat and stat.st_mtime_ns}"
+        checked = read_json(record) if os.path.exists(record) else []
+        if key in checked:
+            return
+        from zsar.models.clip import check_checkpoint
+
+        try:
+            check_checkpoint(arch, path)
+        except (OSError, ValueError) as error:
+            raise PlanError(f"embedding '{name}' in config.yaml: {error}") from None
+        os.makedirs(".snakemake", exist_ok=True)
+        write_json(record, sorted({*checked, key}))
 
     @functools.cache
     def run(self, run: str) -> dict:
@@ -280,6 +318,8 @@ class Plan:
             )
         try:
             spec.check_embeddings(settings["model"], embeddings)
+            settings["model"] = {**settings["model"], **spec.from_embedding(settings["model"],
+                                                                           self.embedding(settings["embedding"]))}
         except ValueError as error:
             raise PlanError(f"run '{run}': {error}") from None
         gpus, processes = settings["resources"]["gpu"], settings["train"]["processes"]
