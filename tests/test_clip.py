@@ -63,11 +63,25 @@ def test_class_prompts_go_through_the_text_tower_one_prompt_or_28_templates_ense
     assert not np.allclose(single.vectors, ensemble.vectors)
 
 
-def test_zero_shot_clip_runs_through_the_dag_on_the_synthetic_world(tiny_checkpoint, tmp_path):
-    """embed_classes with the text tower, the overlap filter, a model of no epoch, extraction and
-    scoring: a result, its model the checkpoint's image tower; a checkpoint replaced re-embeds."""
-    write_config(tmp_path / "config.yaml", clip_config(tiny_checkpoint))
-    snakemake(tmp_path, "results/clip_synthetic/synthetic_0_50.json")
+def test_zero_shot_clip_and_vifi_clip_run_through_the_dag_on_the_synthetic_world(tiny_checkpoint, tiny_run_copy):
+    """The class prompts through the text tower, the overlap filter, a zero-shot model of no epoch
+    (the checkpoint's image tower) and a fine-tuned one (both towers), extraction, the target's
+    prompts through the fine-tuned text tower, and scoring (on the built tiny run: its clip cache)."""
+    tmp_path = tiny_run_copy
+    config = clip_config(tiny_checkpoint)
+    config["runs"]["vifi_synthetic"] = {**config["runs"]["clip_synthetic"], "method": "vificlip",
+                                        "sampling": {"frames": 2, "stride": 2, "crop": 32, "test_clips": 1},
+                                        "train": {"epochs": 2, "batch_size": 8, "lr": 1e-4}}
+    write_config(tmp_path / "config.yaml", config)
+    snakemake(tmp_path, "results/clip_synthetic/synthetic_0_50.json", "results/vifi_synthetic/synthetic_0_50.json")
+    tuned = json.loads((tmp_path / "results/vifi_synthetic/synthetic_0_50.json").read_text())
+    assert 0 <= tuned["prompts"]["top1"]["mean"] <= 1 and "e2e" not in tuned
+    history = (tmp_path / "models/vifi_synthetic/history.csv").read_text().splitlines()
+    assert len(history) == 3  # the header and 2 epochs
+    tuned_state = torch.load(tmp_path / "models/vifi_synthetic/model.pt", weights_only=True)["state_dict"]
+    original = torch.load(tiny_checkpoint, weights_only=True)
+    for tower in ("clip.visual.conv1.weight", "clip.token_embedding.weight"):  # both towers trained
+        assert not torch.equal(tuned_state[tower], original[tower.removeprefix("clip.")]), tower
     result = json.loads((tmp_path / "results/clip_synthetic/synthetic_0_50.json").read_text())
     assert result["n_splits"] == 3 and 0 <= result["e2e"]["top1"]["mean"] <= 1
     info = json.loads((tmp_path / "models/clip_synthetic/model.json").read_text())
@@ -75,4 +89,6 @@ def test_zero_shot_clip_runs_through_the_dag_on_the_synthetic_world(tiny_checkpo
     saved = torch.load(tmp_path / "models/clip_synthetic/model.pt", weights_only=True)["state_dict"]
     original = torch.load(tiny_checkpoint, weights_only=True)
     assert all(torch.equal(saved[k], original[f"visual.{k.removeprefix('visual.')}"]) for k in saved)
-    assert "Nothing to be done" in snakemake(tmp_path, "results/clip_synthetic/synthetic_0_50.json", "-n").stdout
+    again = snakemake(tmp_path, "results/clip_synthetic/synthetic_0_50.json", "results/vifi_synthetic/synthetic_0_50.json",
+                      "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -277,7 +277,7 @@ def test_a_study_is_checked_before_any_job():
 
 def test_an_unknown_method_is_refused_naming_zsars_and_how_to_bring_ones_own():
     with pytest.raises(PlanError, match="run 'e2e_synthetic' in config.yaml: unknown method 'e2f': no such package; "
-                                        "use one of e2e, rest, jigsaw, clip, or the import path of a package of yours"):
+                                        "use one of e2e, rest, jigsaw, clip, vificlip, or the import path of a package of yours"):
         plan_of(runs={"e2e_synthetic": {"method": "e2f"}}).run("e2e_synthetic")
 
 

@@ -25,7 +25,8 @@ NEEDS = ("class_vectors", "class_tokens", "class_phrases")
 # (ResT's semantic relatedness transfer works in any embedding space):
 #   word_vectors    nearest class word vector: the model embeds videos in the word-vector space
 #   alignment       the model's alignment of video segments with the class's projected phrases
-SCORES = ("word_vectors", "alignment")
+#   prompts         nearest class prompt through the model's own (trained) text tower
+SCORES = ("word_vectors", "alignment", "prompts")
 
 
 def _accept(*settings) -> None:
@@ -134,8 +135,11 @@ class Method:
 
     def score_files(self, run: str, target: str) -> dict:
         """Per-run files that scoring reads besides the features (the projected atomic actions of
-        a method scored by alignment)."""
-        return {"phrases": f"features/{run}/{target}_phrases.h5"} if "alignment" in self.scores else {}
+        a method scored by alignment; the class prompts through its text tower, one scored by prompts)."""
+        files = {"phrases": f"features/{run}/{target}_phrases.h5"} if "alignment" in self.scores else {}
+        if "prompts" in self.scores:
+            files["prompts"] = f"features/{run}/{target}_prompts.h5"
+        return files
 
     def sampling_preset(self, model_cfg: dict) -> str:
         """A run's default sampling preset: the one named like its model preset, else the method's."""

@@ -109,13 +109,17 @@ def templates(name: str) -> list[str]:
     return known[name]
 
 
+def tokenize(arch: str, texts: list[str]) -> torch.Tensor:
+    """`texts` as `arch`'s text tower reads them: token ids, (len(texts), context length)."""
+    return _open_clip().get_tokenizer(arch)(texts)
+
+
 @torch.no_grad()
 def encode_texts(model: nn.Module, arch: str, texts_per_class: list[list[str]], batch_size: int = 256):
     """(n_classes, embed_dim) float32 unit rows: each class's texts through the text tower,
     normalised, averaged (a prompt ensemble), normalised again."""
-    tokenizer = _open_clip().get_tokenizer(arch)
     flat = [text for texts in texts_per_class for text in texts]
-    encoded = torch.cat([F.normalize(model.encode_text(tokenizer(flat[k:k + batch_size])).float(), dim=-1)
+    encoded = torch.cat([F.normalize(model.encode_text(tokenize(arch, flat[k:k + batch_size])).float(), dim=-1)
                          for k in range(0, len(flat), batch_size)])
     rows, start = [], 0
     for texts in texts_per_class:

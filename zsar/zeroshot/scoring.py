@@ -26,6 +26,7 @@ PATHS = {
                  "over segments (JigsawNet Eq. 3-4)",
     "alignment_one_to_one": "one-to-one alignment: the mean segment against the class's mean atomic action "
                             "(JigsawNet Table 3, without group alignment)",
+    "prompts": "nearest class prompt through the model's own fine-tuned text tower (ViFi-CLIP, MAXI)",
 }
 
 

@@ -1,0 +1,32 @@
+"""ViFi-CLIP (Rasheed et al., CVPR 2023): CLIP fine-tuned on the source's labelled videos, both
+towers, with cross-entropy over the kept classes' prompts; a video is its frames' image-tower
+embeddings averaged, a class its prompt through the fine-tuned text tower.
+
+The spec, without torch; the model is in model.py.
+"""
+
+from zsar.methods.clip import clip_of_embedding
+from zsar.methods.spec import LOADER, Method
+
+SPEC = Method(
+    name="vificlip",
+    paper="ViFi-CLIP (Rasheed et al., CVPR 2023): CLIP's two towers fine-tuned on labelled videos",
+    needs=("class_tokens",),  # the kept classes' prompts (the tokens of an embedding of kind clip)
+    scores=("prompts",),
+    paths=("prompts",),
+    model_defaults={},
+    extra_model_keys=frozenset({"arch", "checkpoint"}),  # filled in from the run's embedding
+    # Not ViFi-CLIP's published recipe, whose numbers are not in zsar's papers: set them from it.
+    train_defaults={"epochs": 10, "batch_size": 32, "lr": 2e-6, "weight_decay": 0.001, **LOADER},
+    # 8 frames 8 apart (about 2.5 s at 25 fps) for training and one such view at test, 224 crops.
+    sampling_presets={"vificlip": {"frames": 8, "stride": 8, "crop": 224, "test_clips": 1}},
+    default_sampling="vificlip",
+    from_embedding=clip_of_embedding,
+    scorer=lambda model_info, inputs: _scorer(model_info, inputs),
+)
+
+
+def _scorer(model_info: dict, inputs: dict):
+    from zsar.methods.vificlip.prompts import PromptScorer
+
+    return PromptScorer(inputs["prompts"])
