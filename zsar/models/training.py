@@ -60,6 +60,27 @@ def validation_embeddings(model, videos, sampling) -> np.ndarray:
                         video_side=sampling.get("video_side"))
 
 
+def nearest_vector_correct(model, videos, sampling, classes: list[str], vectors: np.ndarray) -> int:
+    """How many of `videos` `model` labels right by the nearest of `vectors`, one row per class."""
+    return count_correct(videos, classes, validation_embeddings(model, videos, sampling) @ np.asarray(vectors).T)
+
+
+class NearestClassVector:
+    """What a method's Training shares when it labels a video by the nearest class vector
+    (`self.classes`, `self.vectors`: one row each) and keeps its network as trained (E2E,
+    zero-shot CLIP): validation, the kept network, and what its checkpoint records."""
+
+    def correct(self, net, phase, videos, sampling) -> int:
+        """How many of `videos` the model labels right: the nearest class vector."""
+        return nearest_vector_correct(net, videos, sampling, self.classes, self.vectors)
+
+    def final(self, net) -> nn.Module:
+        return net
+
+    def saved(self) -> dict:
+        return {"model_cfg": self.model_cfg, "embed_dim": self.vectors.shape[1]}
+
+
 def count_correct(videos: pd.DataFrame, classes: list[str], scores: np.ndarray) -> int:
     """How many of `videos` have their label as the top-scored of `classes` (scores: videos x classes)."""
     predicted = np.asarray(classes)[np.asarray(scores).argmax(axis=1)]

@@ -6,10 +6,10 @@ import numpy as np
 from torch import nn
 
 from zsar.models.clip import VideoCLIP, create, load_clip
-from zsar.models.training import Phase, count_correct, validation_embeddings
+from zsar.models.training import NearestClassVector, Phase
 
 
-class Training:
+class Training(NearestClassVector):
     """Zero-shot: no epoch; the loop keeps the model as the checkpoint gives it, validated once."""
 
     def __init__(self, class_names, semantics, model_cfg, train_cfg):
@@ -25,17 +25,6 @@ class Training:
             raise ValueError(f"{self.model_cfg['checkpoint']}: its towers embed in {dim} dimensions but the class "
                              f"vectors have {self.vectors.shape[1]}: the run's embedding is another CLIP's")
         return VideoCLIP(clip.visual, dim)
-
-    def correct(self, net, phase, videos, sampling) -> int:
-        """How many of `videos` the model labels right: the nearest class prompt."""
-        embeddings = validation_embeddings(net, videos, sampling)
-        return count_correct(videos, self.classes, embeddings @ self.vectors.T)
-
-    def final(self, net) -> nn.Module:
-        return net
-
-    def saved(self) -> dict:
-        return {"model_cfg": self.model_cfg, "embed_dim": self.vectors.shape[1]}
 
 
 def from_checkpoint(checkpoint: dict) -> nn.Module:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zsar.models.backbones import create_c3d, create_r2plus1d
-from zsar.models.training import Phase, count_correct, validation_embeddings
+from zsar.models.training import NearestClassVector, Phase
 
 
 class E2EModel(nn.Module):
@@ -62,7 +62,7 @@ class _Loss(nn.Module):
         return (embeddings - self.targets[labels]).pow(2).sum(dim=1).mean()
 
 
-class Training:
+class Training(NearestClassVector):
     """The pieces of E2E's training for the shared loop (zsar/models/training.py)."""
 
     def __init__(self, class_names, semantics, model_cfg, train_cfg):
@@ -81,17 +81,6 @@ class Training:
         optimizer = torch.optim.Adam(net.parameters(), lr=self.cfg["lr"], weight_decay=self.cfg["weight_decay"])
         # E2E's schedule: the learning rate drops tenfold at each milestone epoch.
         return optimizer, torch.optim.lr_scheduler.MultiStepLR(optimizer, self.cfg["lr_milestones"], gamma=0.1)
-
-    def correct(self, net, phase, videos, sampling) -> int:
-        """How many of `videos` the model labels right: nearest class vector."""
-        embeddings = validation_embeddings(net, videos, sampling)
-        return count_correct(videos, self.classes, embeddings @ self.vectors.T)
-
-    def final(self, net) -> nn.Module:
-        return net
-
-    def saved(self) -> dict:
-        return {"model_cfg": self.model_cfg, "embed_dim": self.vectors.shape[1]}
 
 
 def from_checkpoint(checkpoint: dict) -> nn.Module:

@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zsar.models.clip import VideoCLIP, create, load_clip, tokenize
-from zsar.models.training import Phase, count_correct, validation_embeddings
+from zsar.models.training import Phase, nearest_vector_correct
 
 
 class VideoTextCLIP(nn.Module):
@@ -78,8 +78,7 @@ class Training:
         net.eval()
         vectors = net.encode_prompts(self.prompts).cpu().numpy()
         net.train(was)
-        embeddings = validation_embeddings(net, videos, sampling)
-        return count_correct(videos, self.classes, embeddings @ vectors.T)
+        return nearest_vector_correct(net, videos, sampling, self.classes, vectors)
 
     def final(self, net) -> nn.Module:
         return net
