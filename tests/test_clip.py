@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import snakemake, tiny_config, write_config
+from test_training import arguments, videos  # noqa: F401  (videos: the synthetic world, a fixture)
 from zsar.models.clip import create
 
 
@@ -63,32 +64,43 @@ def test_class_prompts_go_through_the_text_tower_one_prompt_or_28_templates_ense
     assert not np.allclose(single.vectors, ensemble.vectors)
 
 
-def test_zero_shot_clip_and_vifi_clip_run_through_the_dag_on_the_synthetic_world(tiny_checkpoint, tiny_run_copy):
-    """The class prompts through the text tower, the overlap filter, a zero-shot model of no epoch
-    (the checkpoint's image tower) and a fine-tuned one (both towers), extraction, the target's
-    prompts through the fine-tuned text tower, and scoring (on the built tiny run: its clip cache)."""
+def test_zero_shot_clip_trains_no_epoch_and_keeps_the_checkpoints_image_tower(tiny_checkpoint, videos, tmp_path):
+    """Its model is the checkpoint's image tower, validated once on the held-out videos (epoch 0)."""
+    import pandas as pd
+
+    from zsar.models.extract import load_model
+    from zsar.models.training import train
+
+    args = arguments(videos, tmp_path, "e2e")
+    args.update(method="clip", model_cfg={"arch": "zsar-tiny", "checkpoint": str(tiny_checkpoint)}, train_cfg={},
+                sampling={"frames": 1, "stride": 1, "crop": 28, "test_clips": 3}, log=lambda m: None)
+    args["semantics"] = {"class_vectors": np.eye(3, 64, dtype=np.float32)}
+    train(**args)
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert history["epoch"].tolist() == [0] and history["clips"].tolist() == [0]
+    assert history["val_top1"].between(0, 1).all()
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    original = torch.load(tiny_checkpoint, weights_only=True)
+    assert saved["epoch"] == 0 and all(torch.equal(v, original[k]) for k, v in saved["state_dict"].items())
+    assert load_model(tmp_path / "model.pt").embed(torch.zeros(2, 3, 3, 1, 28, 28)).shape == (2, 64)
+
+
+def test_vifi_clip_runs_through_the_dag_on_the_synthetic_world(tiny_checkpoint, tiny_run_copy):
+    """The class prompts through the text tower (their own rule), the overlap filter, both towers
+    fine-tuned, extraction, the target's prompts through the fine-tuned text tower, and scoring
+    (on the built tiny run: its clip cache)."""
     tmp_path = tiny_run_copy
-    config = clip_config(tiny_checkpoint)
-    config["runs"]["vifi_synthetic"] = {**config["runs"]["clip_synthetic"], "method": "vificlip",
-                                        "sampling": {"frames": 2, "stride": 2, "crop": 32, "test_clips": 1},
-                                        "train": {"epochs": 2, "batch_size": 8, "lr": 1e-4}}
+    config = clip_config(tiny_checkpoint, method="vificlip", train={"epochs": 1, "batch_size": 8, "lr": 1e-4},
+                         sampling={"frames": 2, "stride": 2, "crop": 32, "test_clips": 1})
     write_config(tmp_path / "config.yaml", config)
-    snakemake(tmp_path, "results/clip_synthetic/synthetic_0_50.json", "results/vifi_synthetic/synthetic_0_50.json")
-    tuned = json.loads((tmp_path / "results/vifi_synthetic/synthetic_0_50.json").read_text())
-    assert 0 <= tuned["prompts"]["top1"]["mean"] <= 1 and "e2e" not in tuned
-    history = (tmp_path / "models/vifi_synthetic/history.csv").read_text().splitlines()
-    assert len(history) == 3  # the header and 2 epochs
-    tuned_state = torch.load(tmp_path / "models/vifi_synthetic/model.pt", weights_only=True)["state_dict"]
+    target = "results/clip_synthetic/synthetic_0_50.json"
+    snakemake(tmp_path, target)
+    tuned = json.loads((tmp_path / target).read_text())
+    assert tuned["n_splits"] == 3 and 0 <= tuned["prompts"]["top1"]["mean"] <= 1 and "e2e" not in tuned
+    assert (tmp_path / "logs/embed_clip_classes/cliptiny/synthetic.log").exists()
+    tuned_state = torch.load(tmp_path / "models/clip_synthetic/model.pt", weights_only=True)["state_dict"]
     original = torch.load(tiny_checkpoint, weights_only=True)
     for tower in ("clip.visual.conv1.weight", "clip.token_embedding.weight"):  # both towers trained
         assert not torch.equal(tuned_state[tower], original[tower.removeprefix("clip.")]), tower
-    result = json.loads((tmp_path / "results/clip_synthetic/synthetic_0_50.json").read_text())
-    assert result["n_splits"] == 3 and 0 <= result["e2e"]["top1"]["mean"] <= 1
-    info = json.loads((tmp_path / "models/clip_synthetic/model.json").read_text())
-    assert info["method"] == "clip" and info["epoch"] == 0 and info["model_cfg"]["arch"] == "zsar-tiny"
-    saved = torch.load(tmp_path / "models/clip_synthetic/model.pt", weights_only=True)["state_dict"]
-    original = torch.load(tiny_checkpoint, weights_only=True)
-    assert all(torch.equal(saved[k], original[f"visual.{k.removeprefix('visual.')}"]) for k in saved)
-    again = snakemake(tmp_path, "results/clip_synthetic/synthetic_0_50.json", "results/vifi_synthetic/synthetic_0_50.json",
-                      "-n")
+    again = snakemake(tmp_path, target, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
