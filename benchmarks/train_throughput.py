@@ -223,7 +223,7 @@ def main() -> None:
             optimizer, _ = trainer.optimizer(net, phase)
             module = trainer.loss_module(net, phase, device)
             step, scaler = how.wrap(module), how.scaler()
-            dataset, sampler, loader = _loader(job, 0, 1, cuda)
+            dataset, sampler, loader = _loader(job, 0, 1, how)
             epoch = [0]
 
             def cached(dataset=dataset, sampler=sampler, loader=loader, epoch=epoch):

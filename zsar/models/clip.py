@@ -9,7 +9,7 @@ so checking it reads its tensors' shapes, not its 600 MB. zsar adds one architec
 
 A video is embedded as ViFi-CLIP does: each frame through the image tower, the frames' embeddings
 averaged (`VideoCLIP`); class texts through the text tower, one prompt or an ensemble of
-templates averaged (`encode_texts`).
+templates averaged (`encode_prompts`).
 """
 
 from __future__ import annotations
@@ -114,18 +114,16 @@ def tokenize(arch: str, texts: list[str]) -> torch.Tensor:
     return _open_clip().get_tokenizer(arch)(texts)
 
 
-@torch.no_grad()
-def encode_texts(model: nn.Module, arch: str, texts_per_class: list[list[str]], batch_size: int = 256):
-    """(n_classes, embed_dim) float32 unit rows: each class's texts through the text tower,
-    normalised, averaged (a prompt ensemble), normalised again."""
+def encode_prompts(model: nn.Module, arch: str, texts_per_class: list[list[str]], batch_size: int = 256):
+    """(n_classes, embed_dim) unit rows on the model's device: each class's texts through the text
+    tower, normalised, averaged (a prompt ensemble), normalised again. Gradients flow (ViFi-CLIP
+    trains the tower through it); embed under torch.no_grad() otherwise."""
+    device = next(model.parameters()).device
     flat = [text for texts in texts_per_class for text in texts]
-    encoded = torch.cat([F.normalize(model.encode_text(tokenize(arch, flat[k:k + batch_size])).float(), dim=-1)
-                         for k in range(0, len(flat), batch_size)])
-    rows, start = [], 0
-    for texts in texts_per_class:
-        rows.append(F.normalize(encoded[start:start + len(texts)].mean(dim=0), dim=-1))
-        start += len(texts)
-    return torch.stack(rows).numpy()
+    tokens = [tokenize(arch, flat[k:k + batch_size]).to(device) for k in range(0, len(flat), batch_size)]
+    encoded = torch.cat([F.normalize(model.encode_text(batch).float(), dim=-1) for batch in tokens])
+    means = [chunk.mean(dim=0) for chunk in encoded.split([len(texts) for texts in texts_per_class])]
+    return F.normalize(torch.stack(means), dim=-1)
 
 
 class VideoCLIP(nn.Module):
@@ -167,4 +165,6 @@ def embed_class_prompts(manifest: dict, spec: dict, model: nn.Module | None = No
     chosen = templates(spec.get("templates", "single"))
     prompts = [[template.format(" ".join(normalise_name(name, style))) for template in chosen] for name in names]
     model = model or load_clip(spec["arch"], spec["checkpoint"])
-    return ClassEmbedding(names, prompts, encode_texts(model, spec["arch"], prompts).astype("float32"))
+    with torch.no_grad():
+        vectors = encode_prompts(model, spec["arch"], prompts).cpu().numpy()
+    return ClassEmbedding(names, prompts, vectors.astype("float32"))

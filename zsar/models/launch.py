@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import socket
 import subprocess
 import sys
@@ -69,7 +68,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     spec = read_json(args.spec)
     node_rank = args.node_rank if args.node_rank is not None else int(os.environ.get("SLURM_NODEID", 0))
-    print(f"node {node_rank} ({socket.gethostname()}) of {shlex.quote(str(args.spec))}", file=sys.stderr, flush=True)
+    print(f"node {node_rank} ({socket.gethostname()}) of {args.spec}", file=sys.stderr, flush=True)
     train_from_files(spec["inputs"], spec["params"], spec["outputs"], spec["threads"],
                      Rendezvous(spec["address"], spec["port"], node_rank, spec["run_id"]))
 

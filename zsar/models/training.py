@@ -329,16 +329,17 @@ def _start_process(rank: int, world: int, local_rank: int, job: Job) -> tuple[to
     return device, how
 
 
-def _loader(job: Job, rank: int, world: int, cuda: bool):
+def _loader(job: Job, rank: int, world: int, how: DeviceStep):
     """The training clips (one random clip per video per epoch), this rank's share of them.
 
     A source cached in more shards than `train.shard_window` is read in runs of that many shards
     (ShardRuns); a smaller one in a plain shuffle, which reads the same shards anyway."""
+    cuda = how.device.type == "cuda"  # batches pinned for the copy to the GPU
     label_index = {name: i for i, name in enumerate(job.classes)}
     clip, options = job.sampling, {**LOADER_OPTIONS, **job.train_cfg}
     dataset = TrainClips(job.train_videos, label_index, length=clip["frames"], stride=clip["stride"],
                          crop=clip["crop"], seed=job.seed, max_open=options["open_shards"], video_side=job.video_side,
-                         encoded=DeviceStep.of(torch.device("cpu"), job.train_cfg).decode)
+                         encoded=how.decode)
     if dataset.videos["shard_path"].nunique() > options["shard_window"]:
         sampler = ShardRuns(dataset.videos["shard_path"], options["shard_window"], job.seed, rank, world)
     elif world > 1:
@@ -427,6 +428,21 @@ def _write_outputs(job: Job, trainer, history: list[dict], best: dict) -> None:
         "val_top1": None if np.isnan(best["val_top1"]) else best["val_top1"], "model_cfg": job.model_cfg})
 
 
+def _validate(trainer, net, phase, videos, sampling, distributed: bool) -> float:
+    """Top-1 on the held-out source videos, each rank's share counted and summed; NaN without any."""
+    counts = torch.tensor([trainer.correct(net, phase, videos, sampling) if len(videos) else 0, len(videos)],
+                          dtype=torch.float64)
+    if distributed:
+        dist.all_reduce(counts)
+    return float(counts[0] / counts[1]) if counts[1] else float("nan")
+
+
+def _kept(trainer, net, epoch: int, val_top1: float) -> dict:
+    """The kept model: its epoch, val top-1 and a CPU copy of its weights."""
+    return {"epoch": epoch, "val_top1": val_top1,
+            "state_dict": {key: v.detach().to("cpu", copy=True) for key, v in trainer.final(net).state_dict().items()}}
+
+
 def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr) -> None:
     distributed = world > 1
     if rank != 0:
@@ -436,7 +452,7 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
     scaler = how.scaler()
 
     trainer = method_spec(job.method).module.Training(job.classes, job.semantics, job.model_cfg, job.train_cfg)
-    dataset, sampler, loader = _loader(job, rank, world, cuda)
+    dataset, sampler, loader = _loader(job, rank, world, how)
     net = how.prepare(trainer.build().to(device))
     log(f"on {torch.cuda.get_device_name(device) if cuda else 'the CPU'}: {how.precision}"
         f"{', channels-last' if how.channels_last else ''}{'' if how.deterministic else ', cuDNN benchmark'}"
@@ -475,12 +491,9 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
             total = _train_epoch(step, optimizer, scaler, loader, device, how, log, f"epoch {epoch} ({phase.name})")
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
-            counts = torch.tensor([trainer.correct(net, phase, my_val, val_cfg) if len(my_val) else 0,
-                                   len(my_val)], dtype=torch.float64)
+            val_top1 = _validate(trainer, net, phase, my_val, val_cfg, distributed)
             if distributed:
                 dist.all_reduce(total)
-                dist.all_reduce(counts)
-            val_top1 = float(counts[0] / counts[1]) if counts[1] else float("nan")
             row = {"epoch": epoch, "phase": phase.name, "lr": lr, "clips": int(total[1]),
                    "train_loss": round(float(total[0] / total[1]), 6),
                    # on the training clips as they were drawn (augmented, dropout on), during the epoch
@@ -490,9 +503,7 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
             log(" ".join(f"{key}={value}" for key, value in row.items()))
             # Without held-out videos the last epoch is kept.
             if phase.select and (job.val_videos.empty or val_top1 > best["val_top1"]):
-                best = {"epoch": epoch, "val_top1": val_top1,
-                        "state_dict": {key: v.detach().to("cpu", copy=True)
-                                       for key, v in trainer.final(net).state_dict().items()}}
+                best = _kept(trainer, net, epoch, val_top1)
             if job.checkpoint_path is not None:
                 _save_checkpoint(job, rank, world, epoch=epoch, phase=phase.name, model=net.state_dict(),
                                  optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
@@ -501,16 +512,11 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
 
     if "state_dict" not in best:  # a method that trains no epoch (zero-shot): the model as built, validated
         started = time.perf_counter()
-        counts = torch.tensor([trainer.correct(net, trainer.phases[-1], my_val, val_cfg) if len(my_val) else 0,
-                               len(my_val)], dtype=torch.float64)
-        if distributed:
-            dist.all_reduce(counts)
-        val_top1 = float(counts[0] / counts[1]) if counts[1] else float("nan")
+        val_top1 = _validate(trainer, net, trainer.phases[-1], my_val, val_cfg, distributed)
         history.append({"epoch": 0, "phase": trainer.phases[-1].name, "lr": 0.0, "clips": 0, "train_loss": float("nan"),
                         "train_top1": float("nan"), "val_top1": round(val_top1, 6),
                         "seconds": round(time.perf_counter() - started, 2)})
-        best = {"epoch": 0, "val_top1": val_top1,
-                "state_dict": {key: v.detach().to("cpu", copy=True) for key, v in trainer.final(net).state_dict().items()}}
+        best = _kept(trainer, net, 0, val_top1)
     if rank == 0:
         _write_outputs(job, trainer, history, best)
         if job.checkpoint_path is not None and job.checkpoint_path.exists():

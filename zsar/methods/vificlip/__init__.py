@@ -8,6 +8,15 @@ The spec, without torch; the model is in model.py.
 from zsar.methods.clip import clip_of_embedding
 from zsar.methods.spec import LOADER, Method
 
+
+
+def _scorer(model_info: dict, inputs: dict):
+    """The nearest class prompt through the model's trained text tower (extract_prompts' file)."""
+    from zsar.methods.vificlip.prompts import PromptScorer
+
+    return PromptScorer(inputs["prompts"])
+
+
 SPEC = Method(
     name="vificlip",
     paper="ViFi-CLIP (Rasheed et al., CVPR 2023): CLIP's two towers fine-tuned on labelled videos",
@@ -22,11 +31,5 @@ SPEC = Method(
     sampling_presets={"vificlip": {"frames": 8, "stride": 8, "crop": 224, "test_clips": 1}},
     default_sampling="vificlip",
     from_embedding=clip_of_embedding,
-    scorer=lambda model_info, inputs: _scorer(model_info, inputs),
+    scorer=_scorer,
 )
-
-
-def _scorer(model_info: dict, inputs: dict):
-    from zsar.methods.vificlip.prompts import PromptScorer
-
-    return PromptScorer(inputs["prompts"])

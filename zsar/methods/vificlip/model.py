@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zsar.models.clip import VideoCLIP, create, load_clip, tokenize
+from zsar.models.clip import VideoCLIP, create, encode_prompts, load_clip
 from zsar.models.training import Phase, nearest_vector_correct
 
 
@@ -25,14 +25,7 @@ class VideoTextCLIP(nn.Module):
     embed = forward
 
     def encode_prompts(self, prompts_per_class: list[list[str]]) -> torch.Tensor:
-        flat = [p for prompts in prompts_per_class for p in prompts]
-        device = next(self.parameters()).device
-        encoded = F.normalize(self.clip.encode_text(tokenize(self.arch, flat).to(device)).float(), dim=-1)
-        rows, start = [], 0
-        for prompts in prompts_per_class:
-            rows.append(F.normalize(encoded[start:start + len(prompts)].mean(dim=0), dim=-1))
-            start += len(prompts)
-        return torch.stack(rows)
+        return encode_prompts(self.clip, self.arch, prompts_per_class)
 
 
 class _Loss(nn.Module):
