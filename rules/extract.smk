@@ -17,7 +17,7 @@ rule extract_embeddings:
     params:
         sampling=run_setting("sampling"),
         per_clip=config["extract"]["per_clip"],
-        video_side=lambda wc: sorted(plan.video_side(wc.run, wc.dataset)),
+        video_side=lambda wc: sorted(plan.test_video_side(wc.run, wc.dataset)),
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
     script:
@@ -43,7 +43,7 @@ rule extract_seen:
     params:
         sampling=run_setting("sampling"),
         select=config["seen_prototypes"],
-        video_side=lambda wc: sorted(plan.video_side(wc.run, wc.source)),
+        video_side=lambda wc: sorted(plan.test_video_side(wc.run, wc.source)),
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
     script:

@@ -85,22 +85,30 @@ def test_zero_shot_clip_trains_no_epoch_and_keeps_the_checkpoints_image_tower(ti
     assert load_model(tmp_path / "model.pt").embed(torch.zeros(2, 3, 3, 1, 28, 28)).shape == (2, 64)
 
 
-def test_vifi_clip_runs_through_the_dag_on_the_synthetic_world(tiny_checkpoint, tiny_run_copy):
+def test_vifi_clip_and_maxi_run_through_the_dag_on_the_synthetic_world(tiny_checkpoint, tiny_run_copy):
     """The class prompts through the text tower (their own rule), the overlap filter, both towers
-    fine-tuned, extraction, the target's prompts through the fine-tuned text tower, and scoring
-    (on the built tiny run: its clip cache)."""
+    fine-tuned (ViFi-CLIP on labels; MAXI on the videos matched by the 28-template ensemble, their
+    bags from the simulated phrases and captions), extraction, the target's prompts through the
+    fine-tuned text tower, and scoring (on the built tiny run: its clip cache)."""
     tmp_path = tiny_run_copy
     config = clip_config(tiny_checkpoint, method="vificlip", train={"epochs": 1, "batch_size": 8, "lr": 1e-4},
                          sampling={"frames": 2, "stride": 2, "crop": 32, "test_clips": 1})
+    config["embeddings"]["cliptinymatch"] = {**config["embeddings"]["cliptiny"], "templates": "kinetics"}
+    config["runs"]["maxi_synthetic"] = {**config["runs"]["clip_synthetic"], "method": "maxi",
+                                       "model": {"match_embedding": "cliptinymatch", "p": 0.5, "n_bag": 3}}
     write_config(tmp_path / "config.yaml", config)
-    target = "results/clip_synthetic/synthetic_0_50.json"
-    snakemake(tmp_path, target)
-    tuned = json.loads((tmp_path / target).read_text())
-    assert tuned["n_splits"] == 3 and 0 <= tuned["prompts"]["top1"]["mean"] <= 1 and "e2e" not in tuned
-    assert (tmp_path / "logs/embed_clip_classes/cliptiny/synthetic.log").exists()
-    tuned_state = torch.load(tmp_path / "models/clip_synthetic/model.pt", weights_only=True)["state_dict"]
+    targets = ["results/clip_synthetic/synthetic_0_50.json", "results/maxi_synthetic/synthetic_0_50.json"]
+    snakemake(tmp_path, *targets)
     original = torch.load(tiny_checkpoint, weights_only=True)
-    for tower in ("clip.visual.conv1.weight", "clip.token_embedding.weight"):  # both towers trained
-        assert not torch.equal(tuned_state[tower], original[tower.removeprefix("clip.")]), tower
-    again = snakemake(tmp_path, target, "-n")
+    for run, target in zip(("clip_synthetic", "maxi_synthetic"), targets):
+        tuned = json.loads((tmp_path / target).read_text())
+        assert tuned["n_splits"] == 3 and 0 <= tuned["prompts"]["top1"]["mean"] <= 1 and "e2e" not in tuned
+        tuned_state = torch.load(tmp_path / f"models/{run}/model.pt", weights_only=True)["state_dict"]
+        for tower in ("clip.visual.conv1.weight", "clip.token_embedding.weight"):  # both towers trained
+            assert not torch.equal(tuned_state[tower], original[tower.removeprefix("clip.")]), (run, tower)
+    assert (tmp_path / "logs/embed_clip_classes/cliptiny/synthetic.log").exists()
+    log = (tmp_path / "logs/train_model/maxi_synthetic.log").read_text()
+    assert "matched their (unread) label" in log and "bags of" in log
+    assert not list(tmp_path.glob("matches/*/synthetic*"))  # the target's videos are not matched
+    again = snakemake(tmp_path, *targets, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

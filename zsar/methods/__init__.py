@@ -13,12 +13,12 @@ import dataclasses
 import functools
 import importlib
 
-from zsar.methods import clip, e2e, jigsaw, rest, vificlip
+from zsar.methods import clip, e2e, jigsaw, maxi, rest, vificlip
 from zsar.methods.spec import DEVICE_OPTIONS, EXECUTION_ONLY, LOADER_OPTIONS, NEEDS, PRECISIONS, SCORES, Method
 
 __all__ = ["DEVICE_OPTIONS", "EXECUTION_ONLY", "LOADER_OPTIONS", "NEEDS", "REGISTRY", "SAMPLING_PRESETS", "SCORES", "Method", "method", "resolve"]
 
-REGISTRY = {spec.name: spec for spec in (e2e.SPEC, rest.SPEC, jigsaw.SPEC, clip.SPEC, vificlip.SPEC)}
+REGISTRY = {spec.name: spec for spec in (e2e.SPEC, rest.SPEC, jigsaw.SPEC, clip.SPEC, vificlip.SPEC, maxi.SPEC)}
 
 # Every sampling preset by name (names are unique across methods).
 SAMPLING_PRESETS = {name: preset for m in REGISTRY.values() for name, preset in m.sampling_presets.items()}

@@ -117,6 +117,9 @@ class Method:
     # spec (CLIP's arch and checkpoint: the class prompts' text tower and the videos' image tower are
     # one model's); ValueError for an embedding it cannot take. Part of the run's resolved settings.
     from_embedding: Callable[[dict, dict], dict] = _nothing_of_embedding
+    # Whether extraction reads the video side too (JigsawNet's objects feed its embedding), or only
+    # training does (MAXI's text bags): then target videos need no such files.
+    test_reads_video_side: bool = True
 
     def __post_init__(self):
         for what, given, known in (("needs", self.needs, NEEDS), ("scores", self.scores, SCORES)):
@@ -161,6 +164,10 @@ class VideoSide(Protocol):
     def check(self, video_ids, what: str, required: bool = True) -> str:
         """A line for the log on how many of `video_ids` (the `what`: "training videos") have inputs;
         when `required` (training), ValueError if none has, with what the files should hold instead."""
+
+    # Optional: select(classes, video_ids, model) -> (the video ids to train on, a line for the log),
+    # called by training with the kept classes and the training videos before the first epoch (MAXI
+    # keeps each matched name's most confident videos and builds their bags there).
 
 
 def check_stages(model: dict, what: str) -> None:

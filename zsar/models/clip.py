@@ -114,6 +114,19 @@ def tokenize(arch: str, texts: list[str]) -> torch.Tensor:
     return _open_clip().get_tokenizer(arch)(texts)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _tokens_of(arch: str, text: str):
+    return tokenize(arch, [text])[0].numpy().astype("int32")
+
+
+def tokenize_cached(arch: str, texts: tuple[str, ...]):
+    """`texts` tokenized as tokenize does, (len(texts), context length) int32 numpy, each text's
+    tokens remembered (a training sample's bag of prompts repeats from epoch to epoch)."""
+    import numpy as np
+
+    return np.stack([_tokens_of(arch, text) for text in texts])
+
+
 def encode_prompts(model: nn.Module, arch: str, texts_per_class: list[list[str]], batch_size: int = 256):
     """(n_classes, embed_dim) unit rows on the model's device: each class's texts through the text
     tower, normalised, averaged (a prompt ensemble), normalised again. Gradients flow (ViFi-CLIP

@@ -51,6 +51,7 @@ class Phase:
     name: str
     epochs: int
     select: bool  # whether the kept model may come from this phase
+    last: bool = False  # keep its last epoch, whatever the held-out videos' top-1 (a method that reads no label)
 
 
 def validation_embeddings(model, videos, sampling) -> np.ndarray:
@@ -249,6 +250,12 @@ def train(method: str, train_videos: pd.DataFrame, val_videos: pd.DataFrame, cla
     video_side = spec.video_side(given)
     if video_side is not None:
         log(video_side.check(train_videos["video_id"], "training videos"))
+        if hasattr(video_side, "select"):  # the side chooses the videos it trains on (MAXI's confident matches)
+            chosen, line = video_side.select(class_names, train_videos["video_id"], model_cfg)
+            train_videos = train_videos[train_videos["video_id"].isin(set(chosen))]
+            log(line)
+            if train_videos.empty:
+                raise ValueError("the method's video side kept none of the training videos")
     job = Job(method, train_videos, val_videos, class_names,
               {need: semantics[need] for need in method_spec(method).needs}, model_cfg, train_cfg, sampling,
               seed, threads, model_path, history_path,
@@ -461,7 +468,8 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
         torch.manual_seed(job.seed + rank)  # dropout and word masking differ across ranks; weights start equal
     # Each rank validates its share of the held-out videos; the counts are summed.
     my_val = job.val_videos.iloc[rank::world]
-    val_cfg = {**job.sampling, "workers": job.train_cfg["workers"], "video_side": job.video_side}
+    tests_read = method_spec(job.method).test_reads_video_side
+    val_cfg = {**job.sampling, "workers": job.train_cfg["workers"], "video_side": job.video_side if tests_read else None}
     log(f"{job.method}: training on {len(job.train_videos)} videos of {len(job.classes)} classes, "
         f"selecting on {len(job.val_videos)} held-out source videos")
 
@@ -502,7 +510,7 @@ def _train_process(rank: int, world: int, local_rank: int, job: Job, log=_stderr
             history.append(row)
             log(" ".join(f"{key}={value}" for key, value in row.items()))
             # Without held-out videos the last epoch is kept.
-            if phase.select and (job.val_videos.empty or val_top1 > best["val_top1"]):
+            if phase.select and (job.val_videos.empty or phase.last or val_top1 > best["val_top1"]):
                 best = _kept(trainer, net, epoch, val_top1)
             if job.checkpoint_path is not None:
                 _save_checkpoint(job, rank, world, epoch=epoch, phase=phase.name, model=net.state_dict(),

@@ -232,6 +232,35 @@ class Plan:
             "\"JigsawNet's object branch\"), or set the run's model.objects to false"
         )
 
+    def bag_file(self, dataset: str, source: str) -> str:
+        """A dataset's language source for MAXI's text bags (bags.phrases: class, phrase; bags.captions:
+        video_id, caption): the user's file, or what the renderer simulates for a rendered dataset."""
+        files = self.config["bags"][source]
+        if dataset in files:
+            return os.path.expanduser(files[dataset])
+        if dataset in self.rendered:
+            return f"{self.root(dataset)}/{source}.tsv"
+        what = "class<TAB>phrase, phrases a language model wrote for each class name" if source == "phrases" else \
+            "video_id<TAB>caption, a captioner's captions of a few frames of each video"
+        raise PlanError(f"dataset '{dataset}' has no {source} for MAXI's text bags: set bags.{source}.{dataset} in "
+                        f"config.yaml to a TSV ({what}; docs/methods.md, MAXI), or leave {source} out of the run's "
+                        "model.bags")
+
+    def match_inputs(self, embedding: str, dataset: str, shard) -> dict:
+        """match_videos: a clip shard, and the class prompts of the matching embedding (kind clip)."""
+        spec = self.embedding(embedding)
+        if spec["kind"] != "clip":
+            raise PlanError(f"matches/{embedding}: embedding '{embedding}' is of kind {spec['kind']}, not clip")
+        return {"clips": f"clips/{dataset}/{shard}.h5", "prompts": f"semantic/{embedding}/{dataset}.h5",
+                "checkpoint": spec["checkpoint"]}
+
+    def match_gpus(self, embedding: str) -> int:
+        """One GPU when a run matching with this embedding trains on GPUs (or extract asks for more)."""
+        runs = [run for run, settings in self.config["runs"].items()
+                if settings.get("model", {}).get("match_embedding") == embedding]
+        on_gpu = any(self.run(run)["resources"]["gpu"] > 0 for run in runs)
+        return max(self.config["extract"]["resources"]["gpu"], 1 if on_gpu else 0)
+
     # ---- runs ------------------------------------------------------------------------------------
 
     def embedding(self, name: str) -> dict:
@@ -317,9 +346,9 @@ class Plan:
                 f"does not define ({', '.join(embeddings)})"
             )
         try:
-            spec.check_embeddings(settings["model"], embeddings)
             settings["model"] = {**settings["model"], **spec.from_embedding(settings["model"],
                                                                            self.embedding(settings["embedding"]))}
+            spec.check_embeddings(settings["model"], embeddings)
         except ValueError as error:
             raise PlanError(f"run '{run}': {error}") from None
         gpus, processes = settings["resources"]["gpu"], settings["train"]["processes"]
@@ -414,6 +443,10 @@ class Plan:
         """Files the run's model reads per video besides its clips (JigsawNet's detected objects)."""
         return self.method(run).video_files(self.run(run)["model"], dataset)
 
+    def test_video_side(self, run: str, dataset: str) -> dict:
+        """The video side extraction reads: none for a method whose side only training reads (MAXI)."""
+        return self.video_side(run, dataset) if self.method(run).test_reads_video_side else {}
+
     def training_inputs(self, run: str) -> dict:
         """The train_model job's input files; `clips` is marked ancient by the rule (inputs.json
         changes when a video or the frames do, not when the cache is re-cut)."""
@@ -446,7 +479,7 @@ class Plan:
         return {
             "model": f"models/{run}/model.pt",
             "clips": f"clips/{dataset}/{shard}.h5",
-            **self.video_side(run, dataset),
+            **self.test_video_side(run, dataset),
         }
 
     def seen_inputs(self, run: str, source: str, shard) -> dict:
@@ -461,7 +494,7 @@ class Plan:
             "clips": f"clips/{source}/{shard}.h5",
             "catalogue": f"clips/{source}.parquet",
             "overlap": self.overlap_table(run),
-            **self.video_side(run, source),
+            **self.test_video_side(run, source),
         }
 
     def class_projection_inputs(self, run: str, dataset: str) -> dict:
