@@ -168,10 +168,12 @@ def test_gpus_follow_the_processes_a_node_and_several_nodes_ask_theirs_a_node():
 
 
 def test_protocols_are_the_configured_halves_and_a_datasets_published_splits(repo_plan):
-    assert repo_plan.protocols_of("ucf101") == ["0_50", "0_100"]
+    assert repo_plan.protocols_of("ucf101") == ["0_50", "0_100", "0_full"]  # the official test lists too
+    assert repo_plan.protocols("hmdb51") == ["0_50", "0_100", "0_full"]
+    assert repo_plan.protocols_of("synthetic") == ["0_50", "0_100"]
     assert repo_plan.protocols_of("kineticszsar") == ["0_50", "0_100", "60_160"]
     assert repo_plan.protocols("kineticszsar") == ["60_160"]  # what its tables show
-    with pytest.raises(PlanError, match="kineticszsar has no protocol 10/20(.|\n)*published: kineticszsar: 60_160"):
+    with pytest.raises(PlanError, match="kineticszsar has no protocol 10/20(.|\n)*published: hmdb51: 0_full, kineticszsar: 60_160"):
         repo_plan.check_protocol("kineticszsar", "10_20")
     assert repo_plan.default_result("ucf101", "0_50") == "results/e2e_k664/ucf101_0_50.json"
     with pytest.raises(PlanError, match="no default run for target 'synthseq'"):
@@ -277,7 +279,7 @@ def test_a_study_is_checked_before_any_job():
 
 def test_an_unknown_method_is_refused_naming_zsars_and_how_to_bring_ones_own():
     with pytest.raises(PlanError, match="run 'e2e_synthetic' in config.yaml: unknown method 'e2f': no such package; "
-                                        "use one of e2e, rest, jigsaw, clip, vificlip, or the import path of a package of yours"):
+                                        "use one of e2e, rest, jigsaw, clip, vificlip, maxi, or the import path of a package of yours"):
         plan_of(runs={"e2e_synthetic": {"method": "e2f"}}).run("e2e_synthetic")
 
 

@@ -287,3 +287,37 @@ def test_selection_takes_seen_data_and_an_unseen_count_only_and_records_its_rule
         select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=["class a", "class b"])
     with pytest.raises(ValueError, match="unknown selection rule"):
         select_composition(vectors, vectors, embeddings, labels, grid, n_unseen=5, rule="hindsight")
+
+
+def test_the_full_class_protocol_scores_all_classes_on_each_official_splits_test_videos(tmp_path):
+    """UCF101's testlist01-03 (and HMDB51's split 1-3 test clips) each a split of all the classes."""
+    from zsar.zeroshot.splits import protocol_splits, read_splits, write_splits
+
+    lists = tmp_path / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 Archery\n")
+    for k, group in ((1, "01"), (2, "08"), (3, "15")):
+        (lists / f"trainlist0{k}.txt").write_text(f"Archery/v_Archery_g{'21' if k != 3 else '02'}_c01.avi 2\n")
+        (lists / f"testlist0{k}.txt").write_text(f"ApplyEyeMakeup/v_ApplyEyeMakeup_g{group}_c01.avi\n"
+                                                 f"Archery/v_Archery_g{group}_c02.avi\n")
+    manifest = {"name": "UCF101", "layout_kind": "ucf101", "classes": [{"name": "ApplyEyeMakeup"}, {"name": "Archery"}]}
+    splits = protocol_splits("ucf101", manifest, 0, "full", count=10, seed=0, root=tmp_path)
+    assert splits["protocol"] == "0/full" and splits["splits"] == [["ApplyEyeMakeup", "Archery"]] * 3
+    assert splits["videos"][1] == ["v_ApplyEyeMakeup_g08_c01", "v_Archery_g08_c02"]
+    write_splits(tmp_path / "ucf101_0_full.json", splits)
+    assert read_splits(tmp_path / "ucf101_0_full.json", ["ApplyEyeMakeup", "Archery"])["n_unseen"] == 2
+    with pytest.raises(ValueError, match="has no official splits"):
+        protocol_splits("synthetic", {"name": "Synthetic", "layout_kind": "annotations_csv",
+                                      "classes": [{"name": "a"}]}, 0, "full", count=1, seed=0, root=tmp_path)
+
+
+def test_a_split_of_official_test_lists_scores_its_own_videos_only():
+    import pandas as pd
+
+    from zsar.zeroshot.evaluation import split_videos
+
+    videos = pd.DataFrame({"video_id": ["a", "b", "c"], "label": ["x", "y", "x"]})
+    embeddings = np.arange(6, dtype=np.float32).reshape(3, 2)
+    chosen, rows = split_videos({"splits": [["x", "y"]] * 2, "videos": [["a"], ["b", "c"]]}, 1, videos, embeddings)
+    assert chosen["video_id"].tolist() == ["b", "c"] and rows.tolist() == [[2, 3], [4, 5]]
+    assert split_videos({"splits": [["x"]]}, 0, videos, embeddings)[0] is videos  # a 0/N split: all of them

@@ -23,6 +23,7 @@ from zsar.data.sampling import resolve_sampling
 from zsar.io import ArtefactError, did_you_mean, read_json, write_json
 from zsar.methods import EXECUTION_ONLY, SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.pipeline.codebase import closure, package_code, script_code
+from zsar.zeroshot.splits import FULL, has_official_splits
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
 
@@ -542,13 +543,16 @@ class Plan:
 
     def protocols_of(self, target: str) -> list[str]:
         """The protocols a target may be asked for: config's 0/N, and its published splits if any."""
-        fixed = self.manifest(target).get("protocol_splits")
+        manifest = self.manifest(target)
+        fixed = manifest.get("protocol_splits")
         published = [f"{len(fixed[0]['val'])}_{len(fixed[0]['test'])}"] if fixed else []
+        published += [f"0_{FULL}"] if has_official_splits(manifest) else []
         return [f"0_{n}" for n in self.config["splits"]["unseen_percent"]] + published
 
     def protocols(self, target: str) -> list[str]:
         """The protocols tabulated for a target: its published splits if its manifest has them
-        (Kinetics-ZSAR: 60 validation / 160 test classes), else the configured 0/N (0/50 and 0/100)."""
+        (Kinetics-ZSAR: 60 validation / 160 test classes), else the configured 0/N (0/50 and 0/100),
+        and the full-class protocol on the official test lists where the dataset has them (0/full)."""
         protocols = self.protocols_of(target)
         return protocols[-1:] if self.manifest(target).get("protocol_splits") else protocols
 
@@ -748,7 +752,7 @@ class Plan:
             for run in row.get("runs", [row.get("run")]):
                 targets = self.run(run)["targets"]
                 for target in study["targets"]:
-                    match = re.fullmatch(r"([a-z0-9]+)_(\d+)_(\d+)", target)
+                    match = re.fullmatch(r"([a-z0-9]+)_(\d+)_(\d+|full)", target)
                     if not match or match[1] not in targets:
                         raise PlanError(
                             f"study '{name}': target '{target}' is not one of run '{run}''s results "

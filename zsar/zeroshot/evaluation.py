@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+import pandas as pd
+
 from zsar.io import read_json, read_parquet, write_json
 from zsar.methods import method as method_spec
 from zsar.pipeline.provenance import code_version
@@ -24,6 +27,15 @@ class StaleInput(ValueError):
 
 def _log(line: str) -> None:
     print(line, file=sys.stderr)
+
+
+def split_videos(splits: dict, k: int, videos: pd.DataFrame, embeddings: np.ndarray):
+    """The videos split k scores: all the target's (its unseen classes' are picked by score_split), or
+    with a protocol of official test lists (0/full) those of split k only."""
+    if "videos" not in splits:
+        return videos, embeddings
+    chosen = videos["video_id"].isin(set(splits["videos"][k])).to_numpy()
+    return videos[chosen].reset_index(drop=True), embeddings[chosen]
 
 
 def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: str, tau: float, config: dict,
@@ -48,7 +60,9 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
     own = spec.scorer(model, {name: inputs[name] for name in spec.score_files(run, target)})
 
     per_split, confusions = [], {}
+    all_videos, all_embeddings = videos, embeddings
     for k, (unseen, split) in enumerate(zip(splits["splits"], composed)):
+        videos, embeddings = split_videos(splits, k, all_videos, all_embeddings)
         references = split["prototypes"]
         if "word_vectors" in spec.scores:  # the model embeds videos in the class word-vector space
             references = {"e2e": vectors.vectors_of(unseen), **references}
@@ -63,12 +77,13 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
         if own is not None:
             result.update(own.split_stats(videos, embeddings, unseen))
         per_split.append(result)
-        log(f"split {k} top-1: " + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result))
+        log(f"split {k}{f' ({len(videos)} test videos)' if 'videos' in splits else ''} top-1: "
+            + ", ".join(f"{path} {result[path]['top1']:.3f}" for path in PATHS if path in result))
 
     write_confusions(confusion_path, splits["splits"], confusions)
 
     n_unseen = len(splits["splits"][0])
-    not_scored = index.loc[~index["video_id"].isin(videos["video_id"]), ["video_id", "path", "problem"]].fillna("")
+    not_scored = index.loc[~index["video_id"].isin(all_videos["video_id"]), ["video_id", "path", "problem"]].fillna("")
     # The index opened these but decoding failed; decode_clips' log has the reason.
     not_scored.loc[not_scored["problem"] == "", "problem"] = f"not decoded: see logs/decode_clips/{target}/"
     write_json(json_path, {
@@ -79,7 +94,7 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
         "n_splits": len(per_split),
         "unseen_classes_per_split": n_unseen,
         "chance_top1": 1.0 / n_unseen,
-        "videos_scored": len(videos),
+        "videos_scored": len(all_videos),
         "videos_not_scored": not_scored.to_dict(orient="records"),
         **summarise(per_split),
         "composition": composition,  # the (epsilon, K, d) used: cross-validated on seen classes, or fixed
