@@ -124,3 +124,34 @@ def test_maxi_trains_on_its_confident_matches_and_keeps_the_last_epoch(tiny_chec
     n_train = int((videos["split"] == "train").sum())
     assert history["clips"].tolist() == [n_train // 2] * 2  # half of each name's videos (8 a class, p 0.5)
     assert any("matched their (unread) label" in line for line in lines)
+
+
+def test_the_simulated_language_rewords_motions_and_captions_name_none():
+    from zsar.data.synthetic import MOTIONS, OBJECTS
+    from zsar.semantics.simulated_language import class_phrases, frame_captions
+
+    classes = [{"name": "ball falling", "object": "ball", "motion": "falling"},
+               {"name": "box then", "object": "box", "motions": ["spinning", "rolling"]}]
+    phrases = class_phrases(classes)
+    assert len(phrases) == 10 and ("ball falling", "dropping the ball") in phrases
+    videos = [(f"v{k}", classes[k % 2]["name"]) for k in range(20)]
+    captions = frame_captions(videos, {c["name"]: c for c in classes}, list(OBJECTS), error_rate=0.2, seed=0)
+    assert len(captions) == 80 and captions == frame_captions(videos[::-1][::-1], {c["name"]: c for c in classes},
+                                                             list(OBJECTS), error_rate=0.2, seed=0)
+    assert not [text for _, text in captions if any(motion in text.split() for motion in MOTIONS)]
+    wrong = sum(classes[int(v[1:]) % 2]["object"] not in text and "empty" not in text for v, text in captions)
+    assert 0 < wrong < 40  # a share names another object
+
+
+def test_the_stand_in_clip_never_sees_a_target_class_named_and_trains(tmp_path):
+    from zsar.models.clip import check_checkpoint
+    from zsar.models.pretrain_clip import pretrain, pretraining_pairs
+
+    excluded = {("star", "spinning"), ("ball", "bouncing")}
+    frames, captions = pretraining_pairs(400, 32, 0, excluded)
+    assert frames.shape == (400, 32, 32, 3) and frames.dtype == np.uint8
+    assert not [c for c in captions if "star spinning" in c or "ball bouncing" in c]
+    assert any(" falling " in c for c in captions) and any(c.startswith("a ") and " star " in c for c in captions)
+    state = pretrain("zsar-tiny", frames[:64], captions[:64], epochs=1, batch_size=32, lr=1e-3, seed=0, log=lambda m: None)
+    torch.save(state, tmp_path / "standin.pt")
+    check_checkpoint("zsar-tiny", tmp_path / "standin.pt")  # loads as the user's checkpoint would

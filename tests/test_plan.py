@@ -279,7 +279,7 @@ def test_a_study_is_checked_before_any_job():
 
 def test_an_unknown_method_is_refused_naming_zsars_and_how_to_bring_ones_own():
     with pytest.raises(PlanError, match="run 'e2e_synthetic' in config.yaml: unknown method 'e2f': no such package; "
-                                        "use one of e2e, rest, jigsaw, clip, vificlip, maxi, or the import path of a package of yours"):
+                                        "use one of clip, e2e, jigsaw, maxi, rest, vificlip, or the import path of a package of yours"):
         plan_of(runs={"e2e_synthetic": {"method": "e2f"}}).run("e2e_synthetic")
 
 
@@ -312,3 +312,25 @@ def test_a_run_whose_source_is_one_of_its_targets_is_refused_before_any_job():
     with pytest.raises(PlanError, match="run 'e2e_synthetic' in config.yaml: its source synthkinetics is also one "
                                         "of its targets"):
         plan_of(runs={"e2e_synthetic": {"targets": ["synthetic", "synthkinetics"]}}).run("e2e_synthetic")
+
+
+def test_a_stand_in_clip_is_built_not_checked_and_a_run_may_filter_the_overlap_in_other_vectors():
+    config = tiny_config(embeddings={"standin": {"kind": "clip", "arch": "zsar-tiny", "checkpoint": "pretrained/s.pt"}},
+                         pretrain={"s": {"arch": "zsar-tiny", "images": 10, "epochs": 1, "batch_size": 4, "lr": 0.001,
+                                         "seed": 0}})
+    config["runs"]["clip_synthetic"] = {"method": "clip", "source": "synthkinetics", "targets": ["synthetic"],
+                                        "embedding": "standin", "overlap_embedding": "glove50",
+                                        "sampling": {"frames": 1, "stride": 1, "crop": 28, "test_clips": 2}}
+    plan = plan_of(config)
+    assert plan.embedding_inputs("standin") == {"checkpoint": "pretrained/s.pt"}  # made by pretrain_clip
+    assert plan.overlap_table("clip_synthetic") == "semantic/glove50/synthkinetics_minus_synthetic.tsv"
+    inputs = plan.score_inputs("clip_synthetic", "synthetic", "0_50")
+    assert inputs["vectors"] == "semantic/standin/synthetic.h5"
+    assert inputs["overlap_vectors"] == "semantic/glove50/synthetic.h5"
+    assert "overlap_vectors" not in plan.score_inputs("e2e_synthetic", "synthetic", "0_50")
+    config["embeddings"]["standin"]["arch"] = "ViT-B-16"
+    with pytest.raises(PlanError, match="names arch ViT-B-16 for pretrained/s.pt, which pretrain.s trains as zsar-tiny"):
+        plan_of(config).embedding_inputs("standin")
+    config["embeddings"]["standin"] = {"kind": "clip", "arch": "zsar-tiny", "checkpoint": "pretrained/t.pt"}
+    with pytest.raises(PlanError, match="config.yaml's `pretrain` has no 't'"):
+        plan_of(config).embedding_inputs("standin")

@@ -105,3 +105,23 @@ rule simulate_language:
         seed=config["synthetic"]["seed"],
     script:
         "../../workflow_scripts/simulate_language.py"
+
+
+rule pretrain_clip:
+    """The embedded world's stand-in for a web-pretrained CLIP (zsar/models/pretrain_clip.py): an
+    open_clip model trained from scratch on rendered frames and captions of what each shows, no
+    motion named; an embedding of kind clip names it by its path, pretrained/{name}.pt."""
+    output:
+        "pretrained/{name}.pt",
+    log:
+        "logs/pretrain_clip/{name}.log",
+    benchmark:
+        "logs/pretrain_clip/{name}.benchmark.tsv"
+    conda:
+        "../../envs/zsar.yaml"
+    threads: 2
+    params:
+        settings=lambda wc: plan.pretraining(wc.name),
+        size=config["synthetic"]["size"],
+    script:
+        "../../workflow_scripts/pretrain_clip.py"

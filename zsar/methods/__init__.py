@@ -12,13 +12,23 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import pkgutil
 
-from zsar.methods import clip, e2e, jigsaw, maxi, rest, vificlip
 from zsar.methods.spec import DEVICE_OPTIONS, EXECUTION_ONLY, LOADER_OPTIONS, NEEDS, PRECISIONS, SCORES, Method
 
 __all__ = ["DEVICE_OPTIONS", "EXECUTION_ONLY", "LOADER_OPTIONS", "NEEDS", "REGISTRY", "SAMPLING_PRESETS", "SCORES", "Method", "method", "resolve"]
 
-REGISTRY = {spec.name: spec for spec in (e2e.SPEC, rest.SPEC, jigsaw.SPEC, clip.SPEC, vificlip.SPEC, maxi.SPEC)}
+
+def _own_methods() -> dict:
+    """zsar's own methods: the SPEC of every package beside this module, found on disk. A method
+    added to zsar is a new package and changes no module here, so no stage that imports the registry
+    (training, extraction, scoring) reruns for it."""
+    specs = [importlib.import_module(f"{__name__}.{found.name}").SPEC
+             for found in sorted(pkgutil.iter_modules(__path__), key=lambda found: found.name) if found.ispkg]
+    return {spec.name: spec for spec in specs}
+
+
+REGISTRY = _own_methods()
 
 # Every sampling preset by name (names are unique across methods).
 SAMPLING_PRESETS = {name: preset for m in REGISTRY.values() for name, preset in m.sampling_presets.items()}

@@ -109,9 +109,14 @@ def templates(name: str) -> list[str]:
     return known[name]
 
 
+@functools.cache
+def _tokenizer(arch: str):
+    return _open_clip().get_tokenizer(arch)  # builds its vocabulary: ~60 ms a call
+
+
 def tokenize(arch: str, texts: list[str]) -> torch.Tensor:
     """`texts` as `arch`'s text tower reads them: token ids, (len(texts), context length)."""
-    return _open_clip().get_tokenizer(arch)(texts)
+    return _tokenizer(arch)(texts)
 
 
 @functools.lru_cache(maxsize=200_000)

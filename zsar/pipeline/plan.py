@@ -289,8 +289,29 @@ class Plan:
         spec = self.embedding(name)
         if spec["kind"] != "clip":
             return {}
-        self._check_clip(name, spec["arch"], spec["checkpoint"])
+        if self.pretrained(name) is None:  # the user's file, checked now; a stand-in is built of its arch
+            self._check_clip(name, spec["arch"], spec["checkpoint"])
         return {"checkpoint": spec["checkpoint"]}
+
+    def pretrained(self, embedding: str) -> str | None:
+        """The stand-in CLIP (config's `pretrain`) an embedding's checkpoint names as pretrained/<name>.pt,
+        if it does; refused when its arch is not the stand-in's."""
+        spec = self.embedding(embedding)
+        match = re.fullmatch(r"pretrained/([A-Za-z0-9_-]+)\.pt", spec["checkpoint"])
+        if match is None:
+            return None
+        settings = self.pretraining(match[1])
+        if settings["arch"] != spec["arch"]:
+            raise PlanError(f"embedding '{embedding}' in config.yaml names arch {spec['arch']} for {spec['checkpoint']}, "
+                            f"which pretrain.{match[1]} trains as {settings['arch']}: set the same arch")
+        return match[1]
+
+    def pretraining(self, name: str) -> dict:
+        stand_ins = self.config.get("pretrain", {})
+        if name not in stand_ins:
+            raise PlanError(f"pretrained/{name}.pt: config.yaml's `pretrain` has no '{name}'"
+                            f"{did_you_mean(name, stand_ins)} (it defines: {', '.join(stand_ins) or 'none'})")
+        return stand_ins[name]
 
     def _check_clip(self, name: str, arch: str, path: str) -> None:
         """The check reads the file's tensor shapes (memory-mapped) and open_clip's, which takes seconds
@@ -341,11 +362,12 @@ class Plan:
                     f"{short_side}: set decode.overrides.{dataset}.short_side in config.yaml to at least {crop}."
                 )
         embeddings = self.config["embeddings"]
-        if settings["embedding"] not in embeddings:
-            raise PlanError(
-                f"run '{run}' uses embedding '{settings['embedding']}', which config.yaml's 'embeddings' "
-                f"does not define ({', '.join(embeddings)})"
-            )
+        for key in ("embedding", "overlap_embedding"):
+            if key in settings and settings[key] not in embeddings:
+                raise PlanError(
+                    f"run '{run}' names {key} '{settings[key]}', which config.yaml's 'embeddings' "
+                    f"does not define ({', '.join(embeddings)})"
+                )
         try:
             settings["model"] = {**settings["model"], **spec.from_embedding(settings["model"],
                                                                            self.embedding(settings["embedding"]))}
@@ -423,9 +445,17 @@ class Plan:
         spec = self.method(run)
         return package_code(spec.package or f"zsar.methods.{spec.name}")
 
+    def overlap_embedding(self, run: str) -> str:
+        """The embedding whose class-name distances decide the overlap: runs.<run>.overlap_embedding
+        (e.g. the word vectors other runs filter with, so that runs of several methods keep the same
+        classes), else the run's own."""
+        settings = self.run(run)
+        return settings.get("overlap_embedding", settings["embedding"])
+
     def overlap_table(self, run: str) -> str:
         settings = self.run(run)
-        return f"semantic/{settings['embedding']}/{settings['source']}_minus_{'_'.join(settings['targets'])}.tsv"
+        return (f"semantic/{self.overlap_embedding(run)}/{settings['source']}_minus_"
+                f"{'_'.join(settings['targets'])}.tsv")
 
     def class_vectors(self, run: str, dataset: str) -> str:
         """The class-name embedding of `dataset` in the run's embedding."""
@@ -594,6 +624,10 @@ class Plan:
             "vectors": self.class_vectors(run, target),
             "source_vectors": self.class_vectors(run, settings["source"]),
             "model": f"models/{run}/model.json",
+            # the overlap is checked where it was filtered
+            **({"overlap_vectors": f"semantic/{self.overlap_embedding(run)}/{target}.h5",
+                "overlap_source_vectors": f"semantic/{self.overlap_embedding(run)}/{settings['source']}.h5"}
+               if self.overlap_embedding(run) != settings["embedding"] else {}),
         }
 
     def provenance(self, run: str, target: str) -> dict:

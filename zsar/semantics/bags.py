@@ -177,7 +177,12 @@ class TextBags:
         probs /= probs.sum(axis=1, keepdims=True)
         best = scores.argmax(axis=1)
         matched = np.asarray(classes, dtype=object)[best] if len(ids) else np.zeros(0, dtype=object)
-        keep = keep_most_confident(matched, probs.max(axis=1), model["p"]) if len(ids) else np.zeros(0, bool)
+        confidence = probs.max(axis=1) if len(ids) else np.zeros(0)
+        if model.get("match", "clip") == "labels":  # the diagnostic upper bound: every video its own class
+            labels = dict(zip(self.video_ids, self.labels))
+            matched = np.asarray([labels[v] for v in ids], dtype=object)
+            confidence = np.ones(len(ids))
+        keep = keep_most_confident(matched, confidence, model["p"]) if len(ids) else np.zeros(0, bool)
         words = {c: self.words[self.classes.index(c)] for c in classes}
         sources = set(model["bags"])
         self.settings = {"prompt": model["prompt"], "arch": model["arch"]}
@@ -203,7 +208,9 @@ class TextBags:
 
     def line(self) -> str:
         r = self.report
-        return (f"MAXI: {r['videos']} videos matched to {len(set(self.matched.values()))} names; "
+        names = pd.Series(list(self.matched.values())).value_counts()
+        top = ", ".join(f"{name} {count}" for name, count in names.head(3).items())
+        return (f"MAXI: {r['videos']} videos matched to {len(names)} names (most: {top}); "
                 f"{r['matched_right'] / max(1, r['videos']):.1%} matched their (unread) label; kept {r['kept']} "
                 f"(right {r['kept_right'] / max(1, r['kept']):.1%}); bags of {r['mean_bag']:.1f} texts on average, "
                 f"{r['max_bag']} at most")

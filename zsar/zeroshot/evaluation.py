@@ -47,7 +47,10 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
     trained, method = model["classes"], model["method"]
     spec = method_spec(method)
     source = read_class_embedding(inputs["source_vectors"])
-    check_unseen(ClassEmbedding(trained, [[]] * len(trained), source.vectors_of(trained)), vectors, tau, target)
+    # the overlap checked in the embedding it was filtered in (runs.<run>.overlap_embedding, else the run's)
+    checked_source = read_class_embedding(inputs["overlap_source_vectors"]) if "overlap_vectors" in inputs else source
+    checked = read_class_embedding(inputs["overlap_vectors"]) if "overlap_vectors" in inputs else vectors
+    check_unseen(ClassEmbedding(trained, [[]] * len(trained), checked_source.vectors_of(trained)), checked, tau, target)
 
     videos, embeddings = read_features(inputs["features"])
     index = read_parquet(inputs["index"])

@@ -16,6 +16,9 @@ SOURCES = ("phrases", "captions")
 
 
 def check_maxi(model: dict, train: dict) -> None:
+    if model["match"] not in ("clip", "labels"):
+        raise ValueError(f"model.match must be clip (MAXI's matching) or labels (a diagnostic: the labels MAXI never "
+                         f"reads), not {model['match']!r}")
     if not isinstance(model["match_embedding"], str):
         raise ValueError("model.match_embedding must name the embedding (of kind clip, the same arch and checkpoint as "
                          "the run's, templates: kinetics) that matches the source videos to the class names")
@@ -72,8 +75,9 @@ SPEC = Method(
     # bags: the language sources besides the matched name; verb_forms: lemma and gerund forms of every
     # verb phrase; p: the share of each name's videos kept (the supplement's Table 10: 0.9); n_bag:
     # texts drawn from a bag a step (not given in the supplement); prompt: "<text1> + <text2>", the
-    # first part fixed per video (the supplement's "a photo of <action>").
-    model_defaults={"match_embedding": None, "bags": list(SOURCES), "verb_forms": True, "p": 0.9, "n_bag": 16,
+    # first part fixed per video (the supplement's "a photo of <action>"); match: clip, or labels for a
+    # diagnostic upper bound of the matching (each video its own class: no longer unsupervised).
+    model_defaults={"match": "clip", "match_embedding": None, "bags": list(SOURCES), "verb_forms": True, "p": 0.9, "n_bag": 16,
                     "prompt": "a photo of {action}, {text}."},
     extra_model_keys=frozenset({"arch", "checkpoint"}),  # filled in from the run's embedding
     # ViFi-CLIP's full fine-tuning, as the supplement says; zsar's stand-ins for it (vificlip's).
