@@ -45,5 +45,5 @@ def test_a_method_that_is_no_package_is_refused_naming_the_known_ones(tmp_path):
     write_config(tmp_path / "config.yaml", config)
     result = snakemake(tmp_path, "-n", check=False, python_path=TOY)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "run 'toy_synthetic' in config.yaml: unknown method 'toylinaer': no such package; use one of e2e, rest, jigsaw" \
+    assert "run 'toy_synthetic' in config.yaml: unknown method 'toylinaer': no such package; use one of clip, e2e, jigsaw" \
         in result.stderr

@@ -34,7 +34,14 @@ def test_generic_modules_name_no_methods_package_and_no_script():
         assert not {n for n in names if n.split(".")[0] in scripts | {"workflow_scripts"}}, path
 
 
+def test_the_registry_holds_every_method_package():
+    from zsar.methods import REGISTRY
+
+    packages = {p.name for p in (REPO / "zsar/methods").iterdir() if (p / "__init__.py").is_file()}
+    assert set(REGISTRY) == packages and {"e2e", "rest", "jigsaw", "clip", "vificlip", "maxi"} <= packages
+
+
 def test_the_graph_sees_the_imports_it_checks():
     graph = import_graph()
-    assert "zsar.methods" in graph["zsar.pipeline.plan"] and "zsar.methods.e2e" in graph["zsar.methods"]
+    assert "zsar.methods" in graph["zsar.pipeline.plan"] and "zsar.methods.spec" in graph["zsar.methods"]
     assert "zsar.models.training" in graph["zsar.methods.e2e.model"]  # a nested package's imports are read

@@ -284,7 +284,7 @@ def test_an_unknown_method_is_refused_naming_zsars_and_how_to_bring_ones_own():
 
 
 def test_presets_and_keys_a_method_does_not_take_are_refused_when_the_run_resolves():
-    with pytest.raises(PlanError, match="unknown sampling preset 'rest16'; use one of e2e, rest18"):
+    with pytest.raises(PlanError, match="unknown sampling preset 'rest16'; use one of clip, e2e, jigsaw, maxi, rest18"):
         plan_of(sampling={"rest_synthetic": {"preset": "rest16"}}).run("rest_synthetic")
     with pytest.raises(PlanError, match="model.preset 'r2plus1d18' is not one of method 'rest''s"):
         plan_of(runs={"rest_synthetic": {"model": {"preset": "r2plus1d18"}}}).run("rest_synthetic")
