@@ -45,3 +45,19 @@ def test_the_graph_sees_the_imports_it_checks():
     graph = import_graph()
     assert "zsar.methods" in graph["zsar.pipeline.plan"] and "zsar.methods.spec" in graph["zsar.methods"]
     assert "zsar.models.training" in graph["zsar.methods.e2e.model"]  # a nested package's imports are read
+
+
+def test_a_methods_code_covers_the_modules_it_alone_runs(monkeypatch):
+    """A change to zsar/models/clip.py (which only the CLIP methods import) reruns their runs' training,
+    not E2E's; so does a change to another method's package a method builds on (MAXI on ViFi-CLIP)."""
+    from zsar.pipeline import codebase
+
+    before = {name: codebase.package_code(f"zsar.methods.{name}") for name in ("e2e", "clip", "maxi")}
+    original = codebase.file_digest
+    for changed in ("zsar/models/clip.py", "zsar/methods/vificlip/model.py"):
+        monkeypatch.setattr(codebase, "file_digest", lambda path: "x" if str(path).endswith(changed) else original(path))
+        codebase.package_code.cache_clear()
+        after = {name: codebase.package_code(f"zsar.methods.{name}") for name in before}
+        assert after["e2e"] == before["e2e"] and after["maxi"] != before["maxi"], changed
+        assert (after["clip"] != before["clip"]) == (changed == "zsar/models/clip.py")
+    codebase.package_code.cache_clear()

@@ -132,10 +132,25 @@ def script_code(script: str, basedir: str) -> dict[str, str]:
 
 @functools.cache
 def package_code(package: str) -> str:
-    """A method package's code as one parameter: "<package> <digest of its modules>"."""
+    """A method package's code as one parameter: "<package> <digest>" of its modules and of every
+    zsar module they run (the stage's closure leaves method packages out, so what only a method
+    imports, e.g. zsar.models.clip, or another method's package it builds on, is tracked here)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ValueError(f"method package {package!r} cannot be found on the Python path")
     folder = Path(next(iter(spec.submodule_search_locations)))
-    parts = [f"{p.relative_to(folder)} {file_digest(p)}" for p in sorted(folder.rglob("*.py"))]
+    files = sorted(folder.rglob("*.py"))
+    parts = [f"{p.relative_to(folder)} {file_digest(p)}" for p in files]
+    graph, seen, todo = _graph(), set(), []
+    for path in files:
+        own = ".".join([package, *path.relative_to(folder).parent.parts])
+        todo.extend(imports_of(path, own))
+    while todo:
+        name = todo.pop()
+        if name in seen or name == "zsar" or name == package or name.startswith(package + "."):
+            continue
+        seen.add(name)
+        todo.extend(graph.get(name, ()))
+    known = modules()
+    parts += [f"{known[name].relative_to(ROOT)} {file_digest(known[name])}" for name in sorted(seen) if name in known]
     return f"{package} {hashlib.blake2b(chr(10).join(parts).encode(), digest_size=8).hexdigest()}"

@@ -10,7 +10,8 @@ The spec, without torch; the model is in model.py.
 import os
 
 from zsar.methods.clip import clip_of_embedding
-from zsar.methods.spec import LOADER, Method
+from zsar.methods.spec import Method
+from zsar.methods.vificlip import FINE_TUNING, VIEW, prompt_scorer
 
 SOURCES = ("phrases", "captions")
 
@@ -59,12 +60,6 @@ def read_bags(files: dict):
     return read_text_bags(files)
 
 
-def _scorer(model_info: dict, inputs: dict):
-    from zsar.methods.vificlip.prompts import PromptScorer
-
-    return PromptScorer(inputs["prompts"])
-
-
 SPEC = Method(
     name="maxi",
     paper="MAXI (Lin et al., ICCV 2023): CLIP fine-tuned on unlabelled videos with text bags",
@@ -80,9 +75,9 @@ SPEC = Method(
     model_defaults={"match": "clip", "match_embedding": None, "bags": list(SOURCES), "verb_forms": True, "p": 0.9, "n_bag": 16,
                     "prompt": "a photo of {action}, {text}."},
     extra_model_keys=frozenset({"arch", "checkpoint"}),  # filled in from the run's embedding
-    # ViFi-CLIP's full fine-tuning, as the supplement says; zsar's stand-ins for it (vificlip's).
-    train_defaults={"epochs": 10, "batch_size": 32, "lr": 2e-6, "weight_decay": 0.001, **LOADER},
-    sampling_presets={"maxi": {"frames": 8, "stride": 8, "crop": 224, "test_clips": 1}},
+    # ViFi-CLIP's full fine-tuning, as the supplement says (zsar's stand-ins for it, vificlip's), and view.
+    train_defaults=FINE_TUNING,
+    sampling_presets={"maxi": VIEW},
     default_sampling="maxi",
     check=check_maxi,
     check_embeddings=check_match_embedding,
@@ -91,5 +86,5 @@ SPEC = Method(
     test_reads_video_side=False,
     config_sections=lambda model: ("bags",) if model["bags"] else (),
     from_embedding=clip_of_embedding,
-    scorer=_scorer,
+    scorer=prompt_scorer,
 )

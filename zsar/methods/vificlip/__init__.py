@@ -10,11 +10,18 @@ from zsar.methods.spec import LOADER, Method
 
 
 
-def _scorer(model_info: dict, inputs: dict):
+def prompt_scorer(model_info: dict, inputs: dict):
     """The nearest class prompt through the model's trained text tower (extract_prompts' file)."""
     from zsar.methods.vificlip.prompts import PromptScorer
 
     return PromptScorer(inputs["prompts"])
+
+
+# Not ViFi-CLIP's published recipe, whose numbers are not in zsar's papers: set them from it. MAXI
+# follows ViFi-CLIP's full fine-tuning, and takes these too.
+FINE_TUNING = {"epochs": 10, "batch_size": 32, "lr": 2e-6, "weight_decay": 0.001, **LOADER}
+# 8 frames 8 apart (about 2.5 s at 25 fps) for training and one such view at test, 224 crops.
+VIEW = {"frames": 8, "stride": 8, "crop": 224, "test_clips": 1}
 
 
 SPEC = Method(
@@ -25,11 +32,9 @@ SPEC = Method(
     paths=("prompts",),
     model_defaults={},
     extra_model_keys=frozenset({"arch", "checkpoint"}),  # filled in from the run's embedding
-    # Not ViFi-CLIP's published recipe, whose numbers are not in zsar's papers: set them from it.
-    train_defaults={"epochs": 10, "batch_size": 32, "lr": 2e-6, "weight_decay": 0.001, **LOADER},
-    # 8 frames 8 apart (about 2.5 s at 25 fps) for training and one such view at test, 224 crops.
-    sampling_presets={"vificlip": {"frames": 8, "stride": 8, "crop": 224, "test_clips": 1}},
+    train_defaults=FINE_TUNING,
+    sampling_presets={"vificlip": VIEW},
     default_sampling="vificlip",
     from_embedding=clip_of_embedding,
-    scorer=_scorer,
+    scorer=prompt_scorer,
 )
