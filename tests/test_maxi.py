@@ -71,6 +71,10 @@ def test_videos_are_matched_to_the_kept_classes_only_and_bags_follow_the_switche
     bags, model = bags_of(scores, bags=[], verb_forms=True)
     bags.select(["box spinning", "ring growing"], ["v1"], model)
     assert bags.bags["v1"] == ["box spinning"]
+    bags, model = bags_of(scores, bags=["captions"])
+    with pytest.raises(ValueError, match="none of the 1 training videos has captions .first: 'v3'; the captions file's "
+                                         "first: 'v1'.: its first column must be the video_id"):
+        bags.select(["box spinning", "ring growing"], ["v3"], model)
     bags, model = bags_of(scores, p=0.5)  # 3 videos matched to box spinning: 2 kept, the most confident
     kept, _ = bags.select(["box spinning", "ring growing"], ["v0", "v1", "v2", "v3"], model)
     assert sorted(kept) == ["v0", "v1", "v2"]

@@ -185,6 +185,10 @@ class TextBags:
         keep = keep_most_confident(matched, confidence, model["p"]) if len(ids) else np.zeros(0, bool)
         words = {c: self.words[self.classes.index(c)] for c in classes}
         sources = set(model["bags"])
+        if "captions" in sources and ids and not any(v in (self.captions or {}) for v in ids):
+            first = next(iter(self.captions or {}), None)
+            raise ValueError(f"none of the {len(ids)} training videos has captions (first: {ids[0]!r}; the captions "
+                             f"file's first: {first!r}): its first column must be the video_id of index/<dataset>.parquet")
         self.settings = {"prompt": model["prompt"], "arch": model["arch"]}
         self.bags, self.matched = {}, {}
         for video, name, kept in zip(ids, matched, keep):
@@ -203,6 +207,8 @@ class TextBags:
         sizes = [len(b) for b in self.bags.values()] or [0]
         self.max_bag = max(sizes)
         self.report = {"videos": len(ids), "kept": len(self.bags), "matched_right": right,
+                       "captioned": sum(v in (self.captions or {}) for v in self.bags),
+                       "named": len({n for n in self.matched.values() if n in (self.phrases or {})}),
                        "kept_right": kept_right, "mean_bag": float(np.mean(sizes)), "max_bag": self.max_bag}
         return list(self.bags), self.line()
 
@@ -213,7 +219,7 @@ class TextBags:
         return (f"MAXI: {r['videos']} videos matched to {len(names)} names (most: {top}); "
                 f"{r['matched_right'] / max(1, r['videos']):.1%} matched their (unread) label; kept {r['kept']} "
                 f"(right {r['kept_right'] / max(1, r['kept']):.1%}); bags of {r['mean_bag']:.1f} texts on average, "
-                f"{r['max_bag']} at most")
+                f"{r['max_bag']} at most; {r['captioned']} kept videos have captions, {r['named']} names phrases")
 
     def prompts(self, video_id: str) -> list[str]:
         """The prompts of a kept video's bag: "<prefix of its matched name> <text>"."""
