@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from zsar.zeroshot.scoring import group_alignment as group_alignment_np
+from zsar.methods.jigsaw.alignment import group_alignment as group_alignment_np
 from zsar.methods.jigsaw.model import (
     ConsistencyMemory,
     create_jigsaw,
@@ -248,7 +248,7 @@ def test_the_ablation_switches_change_the_loss_as_they_say():
 
 
 def test_numpy_one_to_one_matches_torch():
-    from zsar.zeroshot.scoring import one_to_one as one_to_one_np
+    from zsar.methods.jigsaw.alignment import one_to_one as one_to_one_np
 
     torch.manual_seed(1)
     segments, phrases, phrase_class = torch.randn(4, 3, 5), torch.randn(6, 5), torch.tensor([0, 1, 1, 2, 2, 2])
@@ -257,7 +257,7 @@ def test_numpy_one_to_one_matches_torch():
 
 
 def test_phrases_chosen_counts_the_distinct_own_class_phrases_a_videos_segments_pick():
-    from zsar.zeroshot.scoring import phrases_chosen
+    from zsar.methods.jigsaw.alignment import phrases_chosen
 
     # Class 0 has phrases (1, 0) and (0, 1); class 1 has (-1, 0), which no segment of a class-0 video
     # may pick even when it is nearer.
@@ -312,7 +312,7 @@ def test_the_object_score_adds_its_positive_part_and_trains_with_three_cross_ent
         loss = model.loss(clips, labels, phrase_embeddings, phrase_class, phrase_atomic, objects, present,
                           consistency_weight=0, n_classes=2)
         assert torch.isclose(loss, expected)
-        from zsar.zeroshot.scoring import alignment_scores
+        from zsar.methods.jigsaw.alignment import alignment_scores
 
         stored = model.embed(clips, objects, present).numpy()
         assert np.allclose(alignment_scores(stored, phrases.numpy(), phrase_class.numpy(), 2, "group", objects=True),

@@ -34,7 +34,7 @@ object scores (the latter over videos with objects) to the one on the segment sc
 
 `embed(clips)` returns the concatenated unit segment features (B, m*d), and the object feature
 after them with objects ((B, (m+1)*d), zero without objects), which a generic extraction stage
-averages over test clips; scoring reshapes them (zsar.zeroshot.scoring.alignment_scores scores them
+averages over test clips; scoring reshapes them (zsar.methods.jigsaw.alignment.alignment_scores scores them
 without torch).
 """
 
@@ -49,7 +49,7 @@ from zsar.methods.jigsaw import PRESETS
 from zsar.models.backbones import create_r2plus1d
 from zsar.models.training import Phase, count_correct, validation_embeddings
 from zsar.semantics.text_encoder import EncoderTop, hf_to_top, top_config
-from zsar.zeroshot.scoring import alignment_scores
+from zsar.methods.jigsaw.alignment import alignment_scores
 
 
 ALIGNMENTS = ("group", "one_to_one")
