@@ -159,3 +159,14 @@ def test_the_stand_in_clip_never_sees_a_target_class_named_and_trains(tmp_path):
     state = pretrain("zsar-tiny", frames[:64], captions[:64], epochs=1, batch_size=32, lr=1e-3, seed=0, log=lambda m: None)
     torch.save(state, tmp_path / "standin.pt")
     check_checkpoint("zsar-tiny", tmp_path / "standin.pt")  # loads as the user's checkpoint would
+
+
+def test_a_language_source_file_skips_comments_and_a_header_and_names_a_bad_line(tmp_path):
+    from zsar.semantics.bags import read_pairs
+
+    path = tmp_path / "phrases.tsv"
+    path.write_text("# from a language model\nclass\tphrase\nball falling\tdropping the ball\n")
+    assert read_pairs(path, "phrases", "class", "phrase") == [("ball falling", "dropping the ball")]
+    path.write_text("ball falling\tdropping the ball\nball falling dropping it\n")
+    with pytest.raises(ValueError, match=r"phrases.tsv, line 2: expected class<TAB>phrase"):
+        read_pairs(path, "phrases", "class", "phrase")

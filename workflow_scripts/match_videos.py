@@ -30,9 +30,12 @@ print(f"matching {len(videos)} videos ({frames} frames of {crop}² each) to {len
 embedded = embed_videos(model, videos, length=1, stride=1, crop=crop, n_clips=frames, batch_size=batch,
                         workers=p.workers, log=lambda line: print(line, file=sys.stderr))
 scores = embedded @ prompts.vectors.T
+# The prompts file stands for the CLIP that made it (its checkpoint is an input of embed_clip_classes):
+# hashing it, not the 600 MB checkpoint, in every shard's job (1,160 of them at Kinetics-700 size).
 write_matches(snakemake.output[0], videos["video_id"], videos["label"], prompts.names, words, scores,
-              file_sha256(snakemake.input.checkpoint))
-own = np.array([prompts.names.index(label) if label in prompts.names else -1 for label in videos["label"]])
+              file_sha256(snakemake.input.prompts))
+column = {name: k for k, name in enumerate(prompts.names)}
+own = np.array([column.get(label, -1) for label in videos["label"]])
 right = float((scores.argmax(axis=1) == own).mean()) if len(videos) else 0.0
 print(f"{len(videos)} videos matched; {right:.1%} to their own (unread) class among all {len(prompts.names)}",
       file=sys.stderr)

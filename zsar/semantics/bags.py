@@ -37,7 +37,7 @@ SOURCES = ("phrases", "captions")
 def read_pairs(path, what: str, first: str, second: str) -> list[tuple[str, str]]:
     """(key, text) rows of a user's two-column TSV (no header needed; one `first<TAB>second` a line,
     lines starting with # skipped). ValueError naming the file and line of a malformed row."""
-    rows = []
+    rows, header = [], (first, second)
     with open(path, newline="", encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             line = line.rstrip("\n\r")
@@ -46,8 +46,8 @@ def read_pairs(path, what: str, first: str, second: str) -> list[tuple[str, str]
             parts = line.split("\t")
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
                 raise ValueError(f"{path}, line {number}: expected {first}<TAB>{second} ({what}), got {line[:120]!r}")
-            if number == 1 and (parts[0].strip().lower(), parts[1].strip().lower()) == (first, second):
-                continue  # a header
+            if not rows and (parts[0].strip().lower(), parts[1].strip().lower()) == header:
+                continue  # a header, before the first row
             rows.append((parts[0].strip(), parts[1].strip()))
     if not rows:
         raise ValueError(f"{path}: no rows; give one {first}<TAB>{second} a line ({what})")
@@ -140,6 +140,7 @@ class TextBags:
         self.phrases, self.captions = phrases, captions
         self.bags: dict[str, list[str]] = {}
         self.matched: dict[str, str] = {}
+        self.words_of: dict[str, str] = {}
         self.settings: dict = {}
         self.report: dict = {}
         self.max_bag = 0
@@ -183,7 +184,7 @@ class TextBags:
             matched = np.asarray([labels[v] for v in ids], dtype=object)
             confidence = np.ones(len(ids))
         keep = keep_most_confident(matched, confidence, model["p"]) if len(ids) else np.zeros(0, bool)
-        words = {c: self.words[self.classes.index(c)] for c in classes}
+        self.words_of = words = {c: self.words[self.classes.index(c)] for c in classes}
         sources = set(model["bags"])
         if "captions" in sources and ids and not any(v in (self.captions or {}) for v in ids):
             first = next(iter(self.captions or {}), None)
@@ -223,8 +224,7 @@ class TextBags:
 
     def prompts(self, video_id: str) -> list[str]:
         """The prompts of a kept video's bag: "<prefix of its matched name> <text>"."""
-        name = self.matched[video_id]
-        words = self.words[self.classes.index(name)]
+        words = self.words_of[self.matched[video_id]]
         return [self.settings["prompt"].format(action=words, text=text) for text in self.bags[video_id]]
 
     def of(self, video_id: str) -> dict:
