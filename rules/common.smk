@@ -6,6 +6,7 @@ import sys
 from zsar.pipeline.plan import CACHE_FORMAT_VERSION, Plan, PlanError, codec_settings
 
 DATA = config["data_root"]
+CACHE = r"[a-z0-9]+(@\d+)?"  # a clip cache: a dataset at its own short side, or {dataset}@{side} (rules/decode.smk)
 
 
 wildcard_constraints:
@@ -17,7 +18,7 @@ wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_-]*",
     shard=r"\d+",
     seen=r"\d+",
-    unseen=r"\d+",
+    unseen=r"\d+|full",  # full: every class on the official test lists (UCF101, HMDB51)
 
 
 def stop(message):

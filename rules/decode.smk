@@ -22,13 +22,19 @@ rule check_data:
 
 
 rule cache_settings:
-    """clips/{dataset}.settings.json: how a dataset's frames are cached, as a file every shard reads.
+    """clips/{dataset}.settings.json: how a cache's frames are stored, as a file every shard reads.
+
+    In the clip cache's rules {dataset} names a cache: a dataset at one short side, clips/ucf101 at its
+    configured side, clips/ucf101@256 at another that a run asks for (sampling.short_side). The
+    wildcard keeps its name: renaming it would change the decoding script, and redecode every cache.
 
     Not parameters of decode_clips: Snakemake does not compare a job's parameters when a job
     upstream of it reruns (here the data gate, an `ancient` input), so a changed codec would be
     missed when the index changes in the same run. This rule has no input; its parameters are
     always compared, and a change redecodes every shard.
     """
+    wildcard_constraints:
+        dataset=CACHE,
     output:
         "clips/{dataset}.settings.json",
     log:
@@ -36,8 +42,8 @@ rule cache_settings:
     benchmark:
         "logs/cache_settings/{dataset}.benchmark.tsv"
     params:
-        short_side=lambda wc: plan.decode_settings(wc.dataset)["short_side"],
-        codec=lambda wc: codec_settings(plan.decode_settings(wc.dataset)),
+        short_side=lambda wc: plan.cache_settings(wc.dataset)["short_side"],
+        codec=lambda wc: codec_settings(plan.cache_settings(wc.dataset)),
         # A cache written by another format version is rebuilt, never misread.
         format=CACHE_FORMAT_VERSION,
     run:
@@ -48,10 +54,12 @@ rule cache_settings:
 
 rule decode_clips:
     """Decode and resize one shard's videos into the clip cache (zsar/data/cache.py)."""
+    wildcard_constraints:
+        dataset=CACHE,
     input:
-        index="index/{dataset}/{shard}.parquet",
+        index=lambda wc: f"index/{plan.cache_dataset(wc.dataset)}/{wc.shard}.parquet",
         # Waits for the gate; ancient: the gate rewritten after one shard's reindexing reruns no other shard.
-        gate=ancient("index/{dataset}.gate.json"),
+        gate=lambda wc: ancient(f"index/{plan.cache_dataset(wc.dataset)}.gate.json"),
         settings="clips/{dataset}.settings.json",
     output:
         "clips/{dataset}/{shard}.h5",
@@ -62,16 +70,18 @@ rule decode_clips:
     conda:
         "../envs/zsar.yaml"
     params:
-        root=lambda wc: f"{DATA}/{wc.dataset}",
+        root=lambda wc: f"{DATA}/{plan.cache_dataset(wc.dataset)}",
     script:
         "../workflow_scripts/decode_clips.py"
 
 
 rule catalogue_clips:
-    """clips/{dataset}.parquet: every cached video with its label, split, frame count and shard."""
+    """clips/{dataset}.parquet: every video of a cache with its label, split, frame count and shard."""
+    wildcard_constraints:
+        dataset=CACHE,
     input:
-        shards=lambda wc: plan.shard_files("clips/{dataset}/{shard}.h5", wc.dataset),
-        index="index/{dataset}.parquet",
+        shards=lambda wc: plan.shard_files(f"clips/{wc.dataset}/{{shard}}.h5", plan.cache_dataset(wc.dataset)),
+        index=lambda wc: f"index/{plan.cache_dataset(wc.dataset)}.parquet",
     output:
         "clips/{dataset}.parquet",
     log:

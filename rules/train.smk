@@ -20,7 +20,7 @@ rule training_inputs:
         # The seed apart (below): runs.<run>.seed equal to the global seed retrains nothing.
         settings=lambda wc: plan.training_record(wc.run)["settings"],
         seed=lambda wc: plan.seed(wc.run),
-        frames=lambda wc: plan.trained_frames_digest(plan.run(wc.run)["source"]),
+        frames=lambda wc: plan.training_record(wc.run)["frames"],
     run:
         from zsar.io import write_json
 

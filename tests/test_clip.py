@@ -3,6 +3,7 @@ class prompts through the text tower, videos through the image tower, zero-shot 
 
 import json
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -25,7 +26,8 @@ def clip_config(checkpoint, arch="zsar-tiny", **run):
     config = tiny_config(embeddings={"cliptiny": {"kind": "clip", "arch": arch, "checkpoint": str(checkpoint)}})
     config["runs"]["clip_synthetic"] = {"method": "clip", "source": "synthkinetics", "targets": ["synthetic"],
                                         "embedding": "cliptiny",
-                                        "sampling": {"frames": 1, "stride": 1, "crop": 32, "test_clips": 3}, **run}
+                                        "sampling": {"frames": 1, "stride": 1, "crop": 32, "test_clips": 3, "short_side": None},
+                                        **run}
     return config
 
 
@@ -91,14 +93,21 @@ def test_vifi_clip_and_maxi_run_through_the_dag_on_the_synthetic_world(tiny_chec
     bags from the simulated phrases and captions), extraction, the target's prompts through the
     fine-tuned text tower, and scoring (on the built tiny run: its clip cache)."""
     tmp_path = tiny_run_copy
+    # At a short side of their own (the world is cached at 32 for E2E): caches of their own, @36.
     config = clip_config(tiny_checkpoint, method="vificlip", train={"epochs": 1, "batch_size": 8, "lr": 1e-4},
-                         sampling={"frames": 2, "stride": 2, "crop": 32, "test_clips": 1})
+                         sampling={"frames": 2, "stride": 2, "crop": 32, "test_clips": 1, "short_side": 36})
     config["embeddings"]["cliptinymatch"] = {**config["embeddings"]["cliptiny"], "templates": "kinetics"}
     config["runs"]["maxi_synthetic"] = {**config["runs"]["clip_synthetic"], "method": "maxi",
                                        "model": {"match_embedding": "cliptinymatch", "p": 0.5, "n_bag": 3}}
     write_config(tmp_path / "config.yaml", config)
     targets = ["results/clip_synthetic/synthetic_0_50.json", "results/maxi_synthetic/synthetic_0_50.json"]
+    own_cache = {p: p.stat().st_mtime_ns for p in (tmp_path / "clips").rglob("*.h5")}
     snakemake(tmp_path, *targets)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "clips").glob("synth*[a-z]/*.h5")} == own_cache
+    for dataset in ("synthkinetics", "synthetic"):
+        with h5py.File(tmp_path / f"clips/{dataset}@36/0.h5") as shard:
+            assert shard.attrs["short_side"] == 36
+    assert (tmp_path / "logs/match_videos/cliptinymatch/synthkinetics/0.log").exists()
     original = torch.load(tiny_checkpoint, weights_only=True)
     for run, target in zip(("clip_synthetic", "maxi_synthetic"), targets):
         tuned = json.loads((tmp_path / target).read_text())
@@ -112,3 +121,83 @@ def test_vifi_clip_and_maxi_run_through_the_dag_on_the_synthetic_world(tiny_chec
     assert not list(tmp_path.glob("matches/*/synthetic*"))  # the target's videos are not matched
     again = snakemake(tmp_path, *targets, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_the_clip_family_runs_of_config_yaml_plan_on_the_official_layouts(tmp_path):
+    """config.yaml's clip_b16, vificlip_k400 and maxi_k400 as they stand (the checkpoint's path and
+    the language files only are the test's) on listed official layouts of Kinetics-400, UCF101, HMDB51
+    and Kinetics-600's new classes: a dry run plans the 256 caches beside E2E's 128 ones (e2e_kzsar
+    beside them), one matching pass and each run's training, and scores the three test lists and
+    Kinetics-ZSAR's splits."""
+    import yaml
+
+    from conftest import REPO
+    from test_layouts import kinetics_annotations, mp4, write_avi
+    from test_workflow import planned_jobs
+
+    checkpoint = tmp_path / "ViT-B-16.pt"
+    torch.save(create("ViT-B-16").state_dict(), checkpoint)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for name in ("clipb16", "clipb16kinetics"):
+        config["embeddings"][name]["checkpoint"] = str(checkpoint)
+    data = tmp_path / "data"
+    (data / "maxi").mkdir(parents=True)
+    (data / "maxi/kinetics400_phrases.tsv").write_text("class\tphrase\nabseiling\tdescending a rock face on a rope\n")
+    (data / "maxi/kinetics400_captions.tsv").write_text("video_id\tcaption\nk1\ta man climbing down a cliff\n")
+    write_config(tmp_path / "config.yaml", config)
+
+    kinetics_annotations(data / "kinetics400", [("abseiling", "k1"), ("air drumming", "k2")], [("abseiling", "k3")])
+    for split, label, video in (("train", "abseiling", "k1"), ("train", "air drumming", "k2"), ("val", "abseiling", "k3")):
+        mp4(data / f"kinetics400/{split}/{label}/{video}_000000_000010.mp4")
+    kinetics_annotations(data / "kineticszsar", [], [("acting in play", "z1")])
+    mp4(data / "kineticszsar/val/acting in play/z1_000000_000010.mp4")
+    lists = data / "ucf101/ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 Archery\n")
+    for k in (1, 2, 3):
+        (lists / f"trainlist0{k}.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\n")
+        (lists / f"testlist0{k}.txt").write_text("Archery/v_Archery_g01_c01.avi\n")
+    write_avi(data / "ucf101/UCF-101/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi")
+    write_avi(data / "ucf101/UCF-101/Archery/v_Archery_g01_c01.avi")
+    splits = data / "hmdb51/testTrainMulti_7030_splits"
+    splits.mkdir(parents=True)
+    for k in (1, 2, 3):
+        (splits / f"brush_hair_test_split{k}.txt").write_text("a.avi 1\nb.avi 2\n")
+    for video in ("a", "b"):
+        write_avi(data / f"hmdb51/videos/brush_hair/{video}.avi")
+    datasets = ("kinetics400", "kineticszsar", "ucf101", "hmdb51")
+    snakemake(tmp_path, *[f"index/{dataset}/listed.json" for dataset in datasets])
+
+    runs = ("clip_b16", "vificlip_k400", "maxi_k400")
+    targets = [f"results/{run}/{result}" for run in runs
+               for result in ("ucf101_0_full.json", "hmdb51_0_full.json", "kineticszsar_60_160.json")]
+    result = snakemake(tmp_path, "-n", *targets, "results/e2e_kzsar/kineticszsar_60_160.json")
+    planned, text = planned_jobs(result), result.stdout + result.stderr
+    assert planned["train_model"] == 4 and planned["match_videos"] == 1 and planned["parse_bags"] == 2, planned
+    assert planned["extract_prompts"] == 6  # ViFi-CLIP's and MAXI's fine-tuned text towers, 3 targets each
+    for cache in ("kinetics400@256", "ucf101@256", "hmdb51@256", "kineticszsar@256", "kinetics400", "kineticszsar"):
+        assert f"clips/{cache}/0.h5" in text, cache  # E2E's 112 crops: each dataset's own cache, at 128
+    assert "clips/ucf101/" not in text and "@128" not in text
+    assert "matches/clipb16kinetics/kinetics400.h5" in text and "splits/ucf101_0_full.json" in text
+    assert not (tmp_path / "clips").exists()
+
+
+def test_the_fine_tunings_augmentations_treat_a_clips_frames_alike_and_leave_evaluation_alone():
+    """train.augment: one draw per clip for all its frames; grey gives equal channels; values stay in
+    [-1, 1]; nothing at evaluation, nothing with null (identity), the defaults on for ViFi-CLIP and MAXI."""
+    from zsar.methods import resolve
+    from zsar.methods.vificlip import AUGMENT
+    from zsar.methods.vificlip.augment import augmentation
+
+    torch.manual_seed(0)
+    frame = torch.rand(2, 3, 1, 24, 24) * 2 - 1
+    clips = frame.expand(-1, -1, 4, -1, -1).contiguous()  # 2 clips of 4 identical frames
+    out = augmentation({"scales": [0.5, 0.75], "jitter": 1.0, "grey": 0.0})(clips)
+    assert out.shape == clips.shape and out.min() >= -1 and out.max() <= 1 and not torch.allclose(out, clips)
+    assert torch.equal(out[:, :, 1:], out[:, :, :1].expand(-1, -1, 3, -1, -1))  # every frame alike
+    grey = augmentation({"grey": 1.0})(clips)
+    assert torch.allclose(grey[:, 0], grey[:, 1]) and torch.allclose(grey[:, 1], grey[:, 2])
+    module = augmentation(AUGMENT)
+    assert torch.equal(module.eval()(clips), clips) and torch.equal(augmentation(None)(clips), clips)
+    assert resolve("vificlip", {}, {})[1]["augment"] == AUGMENT
+    assert resolve("maxi", {"match_embedding": "m"}, {})[1]["augment"] == AUGMENT

@@ -129,6 +129,37 @@ def test_the_frames_a_model_trained_on_change_with_the_pixels_not_with_how_the_c
     assert plan_of(synthetic={"seed": 1}).trained_frames_digest("synthkinetics") != base
 
 
+def test_a_run_at_a_short_side_of_its_own_reads_caches_of_its_own_and_the_datasets_side_changes_nothing():
+    """sampling.short_side: the dataset's own side (or null) is its own cache and retrains nothing;
+    another side is a cache beside it, clips/{dataset}@{side}, for that run alone."""
+    plan = plan_of()
+    own = plan_of(sampling={"e2e_synthetic": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2, "short_side": 32}})
+    null = plan_of(sampling={"e2e_synthetic": {"frames": 4, "stride": 2, "crop": 28, "test_clips": 2, "short_side": None}})
+    for same in (own, null):
+        assert same.training_record("e2e_synthetic") == plan.training_record("e2e_synthetic")
+        assert same.extract_inputs("e2e_synthetic", "synthetic", 0)["clips"] == "clips/synthetic/0.h5"
+        assert same.provenance("e2e_synthetic", "synthetic") == plan.provenance("e2e_synthetic", "synthetic")
+    assert "short_side" not in null.run("e2e_synthetic")["sampling"]  # null: as if never set
+
+    wide = plan_of(sampling={"e2e_synthetic": {"frames": 4, "stride": 2, "crop": 40, "test_clips": 2, "short_side": 48}})
+    assert wide.run_cache("e2e_synthetic", "synthkinetics") == "synthkinetics@48"
+    assert wide.training_inputs("e2e_synthetic")["clips"] == "clips/synthkinetics@48.parquet"
+    assert wide.extract_inputs("e2e_synthetic", "synthetic", 0)["clips"] == "clips/synthetic@48/0.h5"
+    assert wide.seen_inputs("e2e_synthetic", "synthkinetics", 1)["catalogue"] == "clips/synthkinetics@48.parquet"
+    assert wide.cache_settings("synthetic@48") == {**wide.decode_settings("synthetic"), "short_side": 48}
+    assert wide.cache_dataset("synthetic@48") == "synthetic" and wide.cache("synthetic", 32) == "synthetic"
+    record = wide.training_record("e2e_synthetic")
+    assert record["frames"] == wide.trained_frames_digest("synthkinetics@48") != plan.training_record("e2e_synthetic")["frames"]
+    provenance = wide.provenance("e2e_synthetic", "synthetic")
+    assert provenance["decode"]["synthetic"]["short_side"] == 48 and provenance["caches"]["synthetic"] == "synthetic@48"
+    # The other runs keep the dataset's own cache.
+    assert wide.extract_inputs("rest_synthetic", "synthetic", 0)["clips"] == "clips/synthetic/0.h5"
+    with pytest.raises(PlanError, match=r"crops 64 pixels but clips/synthkinetics@48 is cached at a short side of 48: "
+                                        r"set the run's sampling.short_side to at least 64"):
+        plan_of(sampling={"e2e_synthetic": {"frames": 4, "stride": 2, "crop": 64, "test_clips": 2,
+                                            "short_side": 48}}).run("e2e_synthetic")
+
+
 def test_a_runs_own_seed_equal_to_the_global_one_keeps_its_training_record():
     plan = plan_of()
     seeded = plan_of(runs={"e2e_synthetic": {"seed": 0}})
@@ -320,7 +351,7 @@ def test_a_stand_in_clip_is_built_not_checked_and_a_run_may_filter_the_overlap_i
                                          "seed": 0}})
     config["runs"]["clip_synthetic"] = {"method": "clip", "source": "synthkinetics", "targets": ["synthetic"],
                                         "embedding": "standin", "overlap_embedding": "glove50",
-                                        "sampling": {"frames": 1, "stride": 1, "crop": 28, "test_clips": 2}}
+                                        "sampling": {"frames": 1, "stride": 1, "crop": 28, "test_clips": 2, "short_side": None}}
     plan = plan_of(config)
     assert plan.embedding_inputs("standin") == {"checkpoint": "pretrained/s.pt"}  # made by pretrain_clip
     assert plan.overlap_table("clip_synthetic") == "semantic/glove50/synthkinetics_minus_synthetic.tsv"

@@ -42,7 +42,7 @@ rule match_videos:
         runtime=config["extract"]["resources"]["runtime"],
     params:
         embedding=lambda wc: plan.embedding(wc.embedding),
-        short_side=lambda wc: plan.decode_settings(wc.dataset)["short_side"],
+        short_side=lambda wc: plan.cache_settings(plan.match_cache(wc.embedding, wc.dataset))["short_side"],
         batch_size=config["extract"]["batch_size"],
         workers=config["extract"]["workers"],
     script:

@@ -64,6 +64,7 @@ class Plan:
         self.manifests = os.path.join(basedir, "data_manifest")
         self.datasets = sorted(n[: -len(".yaml")] for n in os.listdir(self.manifests) if n.endswith(".yaml"))
         self.rendered = sorted(config["synthetic"]["videos_per_class"])
+        self._short_sides = {}  # run -> its sampling.short_side (None: each dataset's own), set by run()
 
     # ---- datasets: manifests, what is on disk, shards -------------------------------------------
 
@@ -104,6 +105,29 @@ class Plan:
     def decode_settings(self, dataset: str) -> dict:
         decode = self.config["decode"]
         return {**{k: v for k, v in decode.items() if k != "overrides"}, **decode["overrides"].get(dataset, {})}
+
+    def cache(self, dataset: str, short_side: int | None = None) -> str:
+        """The name of `dataset`'s clip cache at `short_side`: the dataset's own name at its configured
+        side (decode.short_side or its override; None), `{dataset}@{side}` at another. A dataset is
+        cached once per side its runs read (E2E's 112 crops of 128, CLIP's 224 crops of 256)."""
+        if short_side is None or short_side == self.decode_settings(dataset)["short_side"]:
+            return dataset
+        return f"{dataset}@{short_side}"
+
+    @staticmethod
+    def cache_dataset(cache: str) -> str:
+        return cache.partition("@")[0]
+
+    def cache_settings(self, cache: str) -> dict:
+        """How a cache's frames are stored: its dataset's decode settings at the cache's short side."""
+        dataset, _, side = cache.partition("@")
+        settings = self.decode_settings(dataset)
+        return {**settings, "short_side": int(side)} if side else settings
+
+    def run_cache(self, run: str, dataset: str) -> str:
+        """The cache a run reads `dataset` from: at its sampling.short_side, if it sets one."""
+        self.run(run)
+        return self.cache(dataset, self._short_sides[run])
 
     def require_data(self, datasets) -> None:
         """Refuse when a dataset the requested target needs is not on disk."""
@@ -188,7 +212,7 @@ class Plan:
         required = [f"{root}/{rel}" for rel in self.manifest(dataset)["required"]]
         return {"annotations": [path for path in required if os.path.isfile(path)]}
 
-    def trained_frames_digest(self, dataset: str) -> str:
+    def trained_frames_digest(self, cache: str) -> str:
         """What a model trained on `dataset` saw, whatever the cache's cut into shards or its compression.
 
         The training stage's rerun trigger (its clip input is `ancient`): the listed videos with their
@@ -196,7 +220,7 @@ class Plan:
         are raw or JPEG of some quality. Changing videos_per_shard or the raw compression re-cuts the
         cache but retrains nothing; a changed, added or removed video retrains.
         """
-        settings = self.decode_settings(dataset)
+        settings, dataset = self.cache_settings(cache), self.cache_dataset(cache)
         parts = {
             "manifest": self.manifest_digest(dataset),
             "short_side": settings["short_side"],
@@ -237,12 +261,17 @@ class Plan:
         """A dataset's language source for MAXI's text bags (bags.phrases: class, phrase; bags.captions:
         video_id, caption): the user's file, or what the renderer simulates for a rendered dataset."""
         files = self.config["bags"][source]
-        if dataset in files:
-            return os.path.expanduser(files[dataset])
-        if dataset in self.rendered:
-            return f"{self.root(dataset)}/{source}.tsv"
         what = "class<TAB>phrase, phrases a language model wrote for each class name" if source == "phrases" else \
             "video_id<TAB>caption, a captioner's captions of a few frames of each video"
+        if dataset in files:
+            path = os.path.expanduser(files[dataset])
+            if not os.path.isfile(path):
+                raise PlanError(f"bags.{source}.{dataset} in config.yaml names {path}, which is not there: write it "
+                                f"({what}; docs/methods.md, MAXI), point the key at yours, or leave {source} out of "
+                                "the run's model.bags")
+            return path
+        if dataset in self.rendered:
+            return f"{self.root(dataset)}/{source}.tsv"
         raise PlanError(f"dataset '{dataset}' has no {source} for MAXI's text bags: set bags.{source}.{dataset} in "
                         f"config.yaml to a TSV ({what}; docs/methods.md, MAXI), or leave {source} out of the run's "
                         "model.bags")
@@ -252,8 +281,20 @@ class Plan:
         spec = self.embedding(embedding)
         if spec["kind"] != "clip":
             raise PlanError(f"matches/{embedding}: embedding '{embedding}' is of kind {spec['kind']}, not clip")
-        return {"clips": f"clips/{dataset}/{shard}.h5", "prompts": f"semantic/{embedding}/{dataset}.h5",
-                "checkpoint": spec["checkpoint"]}
+        return {"clips": f"clips/{self.match_cache(embedding, dataset)}/{shard}.h5",
+                "prompts": f"semantic/{embedding}/{dataset}.h5", "checkpoint": spec["checkpoint"]}
+
+    def match_cache(self, embedding: str, dataset: str) -> str:
+        """The cache match_videos reads: that of the runs matching `dataset` with this embedding (one
+        matches file a dataset, so they must read one cache)."""
+        runs = [run for run, settings in self.config["runs"].items()
+                if settings.get("model", {}).get("match_embedding") == embedding and settings["source"] == dataset]
+        caches = {run: self.run_cache(run, dataset) for run in runs}
+        if len(set(caches.values())) > 1:
+            raise PlanError(f"matches/{embedding}/{dataset}.h5 is one file, but the runs matching with it read "
+                            f"{dataset} from different caches ({', '.join(f'{r}: clips/{c}' for r, c in caches.items())}): "
+                            "give them the same sampling.short_side, or each its own match_embedding")
+        return next(iter(caches.values()), dataset)
 
     def match_gpus(self, embedding: str) -> int:
         """One GPU when a run matching with this embedding trains on GPUs (or extract asks for more)."""
@@ -353,14 +394,19 @@ class Plan:
         if settings["source"] in settings["targets"]:
             raise PlanError(f"run '{run}' in config.yaml: its source {settings['source']} is also one of its targets; "
                             "a zero-shot target's classes must be unseen in training: train on another dataset")
+        # Not a setting of the sampling: which cache a run reads (the frames' digest and the clip paths
+        # carry it); null, or the dataset's own side, is the dataset's own cache.
+        side = self._short_sides[run] = settings["sampling"].pop("short_side", None)
         crop = settings["sampling"]["crop"]
         for dataset in [settings["source"], *settings["targets"]]:
-            short_side = self.decode_settings(dataset)["short_side"]
+            cache = self.cache(dataset, side)
+            short_side = self.cache_settings(cache)["short_side"]
             if crop > short_side:
-                raise PlanError(
-                    f"run '{run}' crops {crop} pixels but clips/{dataset} is cached at a short side of "
-                    f"{short_side}: set decode.overrides.{dataset}.short_side in config.yaml to at least {crop}."
-                )
+                fix = (f"the run's sampling.short_side to at least {crop}" if side is not None else
+                       f"decode.overrides.{dataset}.short_side in config.yaml to at least {crop}, or the run's "
+                       "sampling.short_side (a cache at the run's side beside the dataset's own)")
+                raise PlanError(f"run '{run}' crops {crop} pixels but clips/{cache} is cached at a short side of "
+                                f"{short_side}: set {fix}.")
         embeddings = self.config["embeddings"]
         for key in ("embedding", "overlap_embedding"):
             if key in settings and settings[key] not in embeddings:
@@ -484,7 +530,7 @@ class Plan:
         source = self.run(run)["source"]
         return {
             "inputs": f"models/{run}/inputs.json",
-            "clips": f"clips/{source}.parquet",
+            "clips": f"clips/{self.run_cache(run, source)}.parquet",
             **self.class_side(run, source),
             **self.video_side(run, source),
             "overlap": self.overlap_table(run),
@@ -496,7 +542,8 @@ class Plan:
         The seed apart: runs.<run>.seed equal to the global seed retrains nothing."""
         settings = {k: v for k, v in self.run(run).items() if k not in ("resources", "seed")}
         settings["train"] = {k: v for k, v in settings["train"].items() if k not in EXECUTION_ONLY}
-        return {"settings": settings, "seed": self.seed(run), "frames": self.trained_frames_digest(self.run(run)["source"])}
+        return {"settings": settings, "seed": self.seed(run),
+                "frames": self.trained_frames_digest(self.run_cache(run, settings["source"]))}
 
     # ---- extraction and prototypes -----------------------------------------------------------------
 
@@ -509,7 +556,7 @@ class Plan:
     def extract_inputs(self, run: str, dataset: str, shard) -> dict:
         return {
             "model": f"models/{run}/model.pt",
-            "clips": f"clips/{dataset}/{shard}.h5",
+            "clips": f"clips/{self.run_cache(run, dataset)}/{shard}.h5",
             **self.test_video_side(run, dataset),
         }
 
@@ -522,8 +569,8 @@ class Plan:
             )
         return {
             "model": f"models/{run}/model.pt",
-            "clips": f"clips/{source}/{shard}.h5",
-            "catalogue": f"clips/{source}.parquet",
+            "clips": f"clips/{self.run_cache(run, source)}/{shard}.h5",
+            "catalogue": f"clips/{self.run_cache(run, source)}.parquet",
             "overlap": self.overlap_table(run),
             **self.test_video_side(run, source),
         }
@@ -636,6 +683,7 @@ class Plan:
         settings = self.run(run)
         datasets = [settings["source"], target]
         rendered = [d for d in datasets if d in self.rendered]
+        caches = {d: self.run_cache(run, d) for d in datasets}
         return {
             "run": run,
             # What a job asks a cluster for does not change the result, so it must not rerun scoring.
@@ -645,9 +693,12 @@ class Plan:
             "embedding_spec": self.embedding(settings["embedding"]),
             # How the cache is cut into shards, or compressed when raw, does not change a result.
             "decode": {
-                d: {k: v for k, v in self.decode_settings(d).items() if k not in ("videos_per_shard", "compression")}
+                d: {k: v for k, v in self.cache_settings(caches[d]).items() if k not in ("videos_per_shard", "compression")}
                 for d in datasets
             },
+            # A run at a short side of its own reads caches of their own (a key only then: the results
+            # of other runs keep their provenance).
+            **({"caches": caches} if any(c != d for d, c in caches.items()) else {}),
             "seen_prototypes": config["seen_prototypes"],
             # The rendering of this result's own datasets (not of the other rendered worlds).
             "synthetic": (

@@ -88,7 +88,7 @@ def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: s
     n_unseen = len(splits["splits"][0])
     not_scored = index.loc[~index["video_id"].isin(all_videos["video_id"]), ["video_id", "path", "problem"]].fillna("")
     # The index opened these but decoding failed; decode_clips' log has the reason.
-    not_scored.loc[not_scored["problem"] == "", "problem"] = f"not decoded: see logs/decode_clips/{target}/"
+    not_scored.loc[not_scored["problem"] == "", "problem"] = f"not decoded: see logs/decode_clips/{config.get('caches', {}).get(target, target)}/"
     write_json(json_path, {
         "target": target,
         "protocol": splits["protocol"],

@@ -28,8 +28,8 @@ SPEC = Method(
     model_defaults={},
     extra_model_keys=frozenset({"arch", "checkpoint"}),  # filled in from the run's embedding
     train_defaults={"epochs": 0, "batch_size": 16, **LOADER},
-    # Single frames spread over the video (the papers' sparse sampling), 224 crops of the 256 cache.
-    sampling_presets={"clip": {"frames": 1, "stride": 1, "crop": 224, "test_clips": 8}},
+    # Single frames spread over the video (the papers' sparse sampling), 224 crops of frames cached at 256.
+    sampling_presets={"clip": {"frames": 1, "stride": 1, "crop": 224, "test_clips": 8, "short_side": 256}},
     default_sampling="clip",
     from_embedding=clip_of_embedding,
 )

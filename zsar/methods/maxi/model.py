@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zsar.methods.vificlip.augment import augmentation
 from zsar.methods.vificlip.model import Training as ViFiTraining
 from zsar.methods.vificlip.model import from_checkpoint  # noqa: F401  the same model
 from zsar.models.training import Phase
@@ -17,14 +18,15 @@ class _BagLoss(nn.Module):
     a smaller bag); the positives of a video are its drawn prompts (and any prompt of the batch with
     the same tokens), the negatives every other drawn prompt of the batch. The loss is
     -log(sum over positives of exp(s) / sum over all of exp(s)), s the cosine at CLIP's logit scale,
-    averaged over the videos; both towers learn. Labels are not read."""
+    averaged over the videos; both towers learn. Labels are not read. The clips are augmented first, as
+    ViFi-CLIP's (train.augment)."""
 
-    def __init__(self, net, n_bag: int):
+    def __init__(self, net, n_bag: int, augment: nn.Module | None = None):
         super().__init__()
-        self.net, self.n_bag = net, n_bag
+        self.net, self.n_bag, self.augment = net, n_bag, augment or nn.Identity()
 
     def forward(self, clips, labels, bag, bag_size):
-        videos = self.net(clips)  # (B, D) unit rows
+        videos = self.net(self.augment(clips))  # (B, D) unit rows
         b, m, length = bag.shape
         n = min(self.n_bag, m)
         valid = torch.arange(m, device=bag.device)[None, :] < bag_size[:, None]
@@ -52,4 +54,4 @@ class Training(ViFiTraining):
         self.phases = [Phase("fine-tune", train_cfg["epochs"], select=True, last=True)]
 
     def loss_module(self, net, phase, device):
-        return _BagLoss(net, self.model_cfg["n_bag"])
+        return _BagLoss(net, self.model_cfg["n_bag"], augmentation(self.cfg.get("augment")))

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zsar.methods.vificlip.augment import augmentation
 from zsar.models.clip import VideoCLIP, create, encode_prompts, load_clip
 from zsar.models.training import Phase, nearest_vector_correct
 
@@ -30,14 +31,15 @@ class VideoTextCLIP(nn.Module):
 
 class _Loss(nn.Module):
     """Cross-entropy of the videos against every kept class's prompts, at CLIP's logit scale; the
-    text tower runs on the prompts each step, so both towers learn."""
+    text tower runs on the prompts each step, so both towers learn. The clips are augmented first
+    (train.augment: augment.py)."""
 
-    def __init__(self, net: VideoTextCLIP, prompts):
+    def __init__(self, net: VideoTextCLIP, prompts, augment: nn.Module | None = None):
         super().__init__()
-        self.net, self.prompts = net, prompts
+        self.net, self.prompts, self.augment = net, prompts, augment or nn.Identity()
 
     def forward(self, clips, labels):
-        videos = self.net(clips)
+        videos = self.net(self.augment(clips))
         classes = self.net.encode_prompts(self.prompts)
         logits = self.net.clip.logit_scale.exp().clamp(max=100) * videos @ classes.T
         self.batch_correct = (logits.detach().argmax(dim=1) == labels).sum()
@@ -56,7 +58,7 @@ class Training:
         return VideoTextCLIP(clip, self.model_cfg["arch"], self.dim)
 
     def loss_module(self, net, phase, device):
-        return _Loss(net, self.prompts)
+        return _Loss(net, self.prompts, augmentation(self.cfg.get("augment")))
 
     def optimizer(self, net, phase):
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.cfg["lr"], weight_decay=self.cfg["weight_decay"])
