@@ -76,6 +76,7 @@ include: "rules/prototypes.smk"
 include: "rules/score.smk"
 include: "rules/report.smk"
 include: "rules/studies.smk"
+include: "rules/predict.smk"
 
 
 # A method's own stages, for files its spec names that no shared stage makes (docs/adding_a_method.md).

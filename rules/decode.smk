@@ -12,7 +12,7 @@ rule check_data:
         "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
-        root=lambda wc: f"{DATA}/{wc.dataset}",
+        root=lambda wc: plan.root(wc.dataset),
         min_decodable=config["data_gate"]["min_decodable"],
         min_videos_per_class=config["data_gate"]["min_videos_per_class"],
         # A run's source must have training videos of every class, not only val ones.
@@ -70,7 +70,7 @@ rule decode_clips:
     conda:
         "../envs/zsar.yaml"
     params:
-        root=lambda wc: f"{DATA}/{plan.cache_dataset(wc.dataset)}",
+        root=lambda wc: plan.root(plan.cache_dataset(wc.dataset)),
     script:
         "../workflow_scripts/decode_clips.py"
 

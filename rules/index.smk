@@ -5,7 +5,8 @@ checkpoint list_videos:
     parse stats none. Listed again when the annotation files or the folders holding the videos
     change (docs/data.md: and after overwriting a video in place)."""
     input:
-        unpack(lambda wc: plan.index_inputs(wc.dataset)),
+        # a folder of videos to label (layout_kind folder) by existence: its time is the folders parameter's
+        unpack(lambda wc: {k: ancient(v) if k == "folder" else v for k, v in plan.index_inputs(wc.dataset).items()}),
     output:
         listed="index/{dataset}/listed.parquet",
         summary="index/{dataset}/listed.json",
@@ -17,7 +18,7 @@ checkpoint list_videos:
         "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
-        root=lambda wc: f"{DATA}/{wc.dataset}",
+        root=lambda wc: plan.root(wc.dataset),
         folders=lambda wc: plan.listing_folders(wc.dataset),
     script:
         "../workflow_scripts/list_videos.py"
@@ -39,7 +40,7 @@ rule index_videos:
     threads: 4  # probing runs in parallel; Snakemake caps this at --cores
     params:
         manifest=manifest_digest,
-        root=lambda wc: f"{DATA}/{wc.dataset}",
+        root=lambda wc: plan.root(wc.dataset),
         n_shards=lambda wc: plan.n_shards(wc.dataset),
         min_frames=lambda wc: plan.decode_settings(wc.dataset)["min_frames"],
         # Changes when a video of this shard is overwritten, added or removed: that shard is
@@ -63,6 +64,6 @@ rule merge_index:
         "../envs/zsar.yaml"
     params:
         manifest=manifest_digest,
-        root=lambda wc: f"{DATA}/{wc.dataset}",
+        root=lambda wc: plan.root(wc.dataset),
     script:
         "../workflow_scripts/merge_index.py"

@@ -30,7 +30,8 @@ def check_data(index: pd.DataFrame, classes: list[str], *, manifest: dict, root:
     least `min_videos_per_class` decodable videos (data_gate.min_videos_per_class). `index` has
     the columns of zsar.data.index.INDEX_COLUMNS.
     """
-    rows = index[index["label"].isin(classes)]
+    # A folder of unlabelled videos (no class list): the share that decodes is all there is to check.
+    rows = index[index["label"].isin(classes)] if classes else index
     if split is not None:
         rows = rows[rows["split"] == split]
     decodable = int(rows["decodable"].sum())

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from zsar.data.folders import is_folder, read_folder
 from zsar.data.index import file_stamp, listed_videos
 
 
@@ -30,7 +31,10 @@ def take_listing(manifest: dict, root: Path) -> tuple[pd.DataFrame, pd.Series]:
     One stat per video: Kinetics-700's 580k take seconds on a local disk, minutes on a network file
     system. This is the one place that stats them; the DAG reads the listing it writes.
     """
-    listed, unknown = listed_videos(manifest, root)
+    if is_folder(manifest):  # unlabelled videos to predict classes for: every video file under root
+        listed, unknown = read_folder(manifest, root), pd.Series(dtype=int)
+    else:
+        listed, unknown = listed_videos(manifest, root)
     prefix = os.path.join(str(root), "")
     stamps = [file_stamp(prefix + rel) for rel in listed["path"]]
     return listed.assign(stamp=[str(s) for s in stamps], present=[s is not None for s in stamps]), unknown

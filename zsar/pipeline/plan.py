@@ -23,7 +23,12 @@ from zsar.data.sampling import resolve_sampling
 from zsar.io import ArtefactError, did_you_mean, read_json, write_json
 from zsar.methods import EXECUTION_ONLY, SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.pipeline.codebase import closure, package_code, script_code
+from zsar.zeroshot.predict_paths import AUTO, default_path, needs_composition
 from zsar.zeroshot.splits import FULL, has_official_splits
+
+# The paths a prediction may take (zsar.zeroshot.scoring.PATHS, without importing the scoring stack).
+PREDICTION_PATHS = ("e2e", "prototypes", "prototypes_no_constraint", "prototypes_I", "prototypes_II_III",
+                    "prototypes_capacity", "reverse", "alignment", "alignment_one_to_one", "prompts")
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
 
@@ -100,7 +105,11 @@ class Plan:
         return self._manifest_digests(dataset)[1 if descriptions else 0]
 
     def root(self, dataset: str) -> str:
-        return f"{self.data}/{dataset}"
+        """A dataset's folder: <data_root>/<dataset>, or the folder under the data root its manifest's
+        `root` names (a folder of videos to label, data_manifest/templates/videos.yaml)."""
+        if dataset in self.rendered or dataset not in self.datasets:
+            return f"{self.data}/{dataset}"
+        return f"{self.data}/{self.manifest(dataset).get('root', dataset)}"
 
     def decode_settings(self, dataset: str) -> dict:
         decode = self.config["decode"]
@@ -208,6 +217,8 @@ class Plan:
         root = self.root(dataset)
         if dataset in self.rendered:
             return {"annotations": f"{root}/annotations.csv", "videos": f"{root}/videos"}
+        if self.manifest(dataset).get("layout_kind") == "folder":  # every video under it: the folder is the input
+            return {"annotations": [], "folder": root}
         self.require_data([dataset])
         required = [f"{root}/{rel}" for rel in self.manifest(dataset)["required"]]
         return {"annotations": [path for path in required if os.path.isfile(path)]}
@@ -676,6 +687,49 @@ class Plan:
                 "overlap_source_vectors": f"semantic/{self.overlap_embedding(run)}/{settings['source']}.h5"}
                if self.overlap_embedding(run) != settings["embedding"] else {}),
         }
+
+    # ---- predictions for your own videos and class names -------------------------------------------
+
+    def prediction_path(self, run: str) -> str:
+        """The scoring path predictions take (predict.path; auto: the method's own)."""
+        chosen = self.config["predict"]["path"]
+        return default_path(self.method(run), self.run(run)["model"]) if chosen == AUTO else chosen
+
+    def prediction_inputs(self, run: str, videos: str, classes: str) -> dict:
+        """predictions/{run}/{videos}_{classes}.csv: the run's embeddings of the folder `videos`, and the
+        class list `classes` as the run's path reads it (embedded names; its scorer's files; the
+        composed prototypes of its one split of all classes for a composed path)."""
+        settings = self.run(run)
+        listed = self.manifest(classes).get("classes") or []
+        if not listed and "classes_file" not in self.manifest(classes):
+            raise PlanError(f"predictions/{run}/{videos}_{classes}.csv: {classes} has no classes to predict: name a "
+                            f"class list (data_manifest/templates/classes.yaml) or a dataset with classes after the '_'")
+        if "layout_kind" not in self.manifest(videos):
+            raise PlanError(f"predictions/{run}/{videos}_{classes}.csv: {videos} has no videos (its manifest has no "
+                            "layout_kind): name a folder of videos (data_manifest/templates/videos.yaml) before the '_'")
+        self.require_data([videos])
+        path = self.prediction_path(run)
+        spec = self.method(run)
+        if path not in PREDICTION_PATHS:
+            raise PlanError(f"predict.path in config.yaml: {path!r} is not a scoring path; use auto or one of "
+                            f"{', '.join(PREDICTION_PATHS)}")
+        inputs = {
+            "features": f"features/{run}/{videos}.h5",
+            "index": f"index/{videos}.parquet",
+            "vectors": self.class_vectors(run, classes),
+            "source_vectors": self.class_vectors(run, settings["source"]),
+            "model": f"models/{run}/model.json",
+            **({"overlap_vectors": f"semantic/{self.overlap_embedding(run)}/{classes}.h5",
+                "overlap_source_vectors": f"semantic/{self.overlap_embedding(run)}/{settings['source']}.h5"}
+               if self.overlap_embedding(run) != settings["embedding"] else {}),
+        }
+        if needs_composition(path):
+            protocol = "0_100"
+            self.check_protocol(classes, protocol)
+            inputs.update(prototypes=f"prototypes/{run}/{classes}_{protocol}.h5", seen=f"prototypes/{run}/seen.h5")
+        elif path != "e2e":
+            inputs.update(spec.score_files(run, classes))
+        return inputs
 
     def provenance(self, run: str, target: str) -> dict:
         """Everything in config.yaml that this result depends on, recorded in the results JSON."""
