@@ -33,14 +33,14 @@ rule cache_settings:
     missed when the index changes in the same run. This rule has no input; its parameters are
     always compared, and a change redecodes every shard.
     """
-    wildcard_constraints:
-        dataset=CACHE,
     output:
         "clips/{dataset}.settings.json",
     log:
         "logs/cache_settings/{dataset}.log",
     benchmark:
         "logs/cache_settings/{dataset}.benchmark.tsv"
+    wildcard_constraints:
+        dataset=CACHE,
     params:
         short_side=lambda wc: plan.cache_settings(wc.dataset)["short_side"],
         codec=lambda wc: codec_settings(plan.cache_settings(wc.dataset)),
@@ -54,8 +54,6 @@ rule cache_settings:
 
 rule decode_clips:
     """Decode and resize one shard's videos into the clip cache (zsar/data/cache.py)."""
-    wildcard_constraints:
-        dataset=CACHE,
     input:
         index=lambda wc: f"index/{plan.cache_dataset(wc.dataset)}/{wc.shard}.parquet",
         # Waits for the gate; ancient: the gate rewritten after one shard's reindexing reruns no other shard.
@@ -67,6 +65,8 @@ rule decode_clips:
         "logs/decode_clips/{dataset}/{shard}.log",
     benchmark:
         "logs/decode_clips/{dataset}/{shard}.benchmark.tsv"
+    wildcard_constraints:
+        dataset=CACHE,
     conda:
         "../envs/zsar.yaml"
     params:
@@ -77,8 +77,6 @@ rule decode_clips:
 
 rule catalogue_clips:
     """clips/{dataset}.parquet: every video of a cache with its label, split, frame count and shard."""
-    wildcard_constraints:
-        dataset=CACHE,
     input:
         shards=lambda wc: plan.shard_files(f"clips/{wc.dataset}/{{shard}}.h5", plan.cache_dataset(wc.dataset)),
         index=lambda wc: f"index/{plan.cache_dataset(wc.dataset)}.parquet",
@@ -88,6 +86,8 @@ rule catalogue_clips:
         "logs/catalogue_clips/{dataset}.log",
     benchmark:
         "logs/catalogue_clips/{dataset}.benchmark.tsv"
+    wildcard_constraints:
+        dataset=CACHE,
     conda:
         "../envs/zsar.yaml"
     script:
