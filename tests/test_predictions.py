@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow
+from conftest import copy_workflow, tiny_config
 from test_plan import plan_of
 from test_workflow import planned_jobs
 from zsar.data.folders import read_folder
@@ -143,3 +143,22 @@ def test_zsar_predict_labels_a_folder_of_its_own_lists_a_broken_video_and_a_seco
     assert result.returncode != 0
     log = (workflow / "logs/embed_classes/glove50/odd.log").read_text()
     assert "'ring qwzxv': 'qwzxv'; 'box zzqj falling zzqk': 'zzqj', 'zzqk'" in log and "kind minilm" in log
+
+
+def test_a_fine_tuned_clip_predicts_by_its_own_prompts_of_the_class_list():
+    """ViFi-CLIP and MAXI label by the class list's prompts through their fine-tuned text tower; zero-shot
+    CLIP by its embedding's prompts (the e2e path)."""
+    config = tiny_config(embeddings={"standin": {"kind": "clip", "arch": "zsar-tiny", "checkpoint": "pretrained/s.pt"}},
+                         pretrain={"s": {"arch": "zsar-tiny", "images": 10, "epochs": 1, "batch_size": 4, "lr": 0.001,
+                                         "seed": 0}})
+    for run, method in (("vificlip_synthetic", "vificlip"), ("clip_synthetic", "clip")):
+        config["runs"][run] = {"method": method, "source": "synthkinetics", "targets": ["synthetic"],
+                               "embedding": "standin", "overlap_embedding": "glove50",
+                               "sampling": {"frames": 2, "stride": 1, "crop": 28, "test_clips": 1, "short_side": None}}
+    plan = plan_of(config)
+    tuned = plan.prediction_inputs("vificlip_synthetic", "synthnew", "synthnames")
+    assert plan.prediction_path("vificlip_synthetic") == "prompts"
+    assert tuned["prompts"] == "features/vificlip_synthetic/synthnames_prompts.h5"
+    assert tuned["vectors"] == "semantic/standin/synthnames.h5" and tuned["overlap_vectors"] == "semantic/glove50/synthnames.h5"
+    assert plan.prediction_path("clip_synthetic") == "e2e" and "prompts" not in plan.prediction_inputs(
+        "clip_synthetic", "synthnew", "synthnames")
