@@ -682,11 +682,17 @@ class Plan:
             "vectors": self.class_vectors(run, target),
             "source_vectors": self.class_vectors(run, settings["source"]),
             "model": f"models/{run}/model.json",
-            # the overlap is checked where it was filtered
-            **({"overlap_vectors": f"semantic/{self.overlap_embedding(run)}/{target}.h5",
-                "overlap_source_vectors": f"semantic/{self.overlap_embedding(run)}/{settings['source']}.h5"}
-               if self.overlap_embedding(run) != settings["embedding"] else {}),
+            **self.overlap_vectors(run, target),
         }
+
+    def overlap_vectors(self, run: str, dataset: str) -> dict:
+        """The class vectors the overlap with `dataset` is checked in, where it was filtered: the run's
+        overlap_embedding, when it is not the run's embedding."""
+        settings, embedding = self.run(run), self.overlap_embedding(run)
+        if embedding == settings["embedding"]:
+            return {}
+        return {"overlap_vectors": f"semantic/{embedding}/{dataset}.h5",
+                "overlap_source_vectors": f"semantic/{embedding}/{settings['source']}.h5"}
 
     # ---- predictions for your own videos and class names -------------------------------------------
 
@@ -719,9 +725,7 @@ class Plan:
             "vectors": self.class_vectors(run, classes),
             "source_vectors": self.class_vectors(run, settings["source"]),
             "model": f"models/{run}/model.json",
-            **({"overlap_vectors": f"semantic/{self.overlap_embedding(run)}/{classes}.h5",
-                "overlap_source_vectors": f"semantic/{self.overlap_embedding(run)}/{settings['source']}.h5"}
-               if self.overlap_embedding(run) != settings["embedding"] else {}),
+            **self.overlap_vectors(run, classes),
         }
         if needs_composition(path):
             protocol = "0_100"
