@@ -46,6 +46,8 @@ rule plot_predictions:
         ),
     log:
         "logs/plot_predictions/{run}/{videos}_{classes}.log",
+    benchmark:
+        "logs/plot_predictions/{run}/{videos}_{classes}.benchmark.tsv"
     wildcard_constraints:
         videos=r"[a-z0-9]+",
         classes=r"[a-z0-9]+",

@@ -45,6 +45,7 @@ def test_the_report_has_every_stage_with_its_figures_and_tables(report):
     assert kinds("Accuracy vs distance") == ["image/png"] * len(RUNS) * len(PROTOCOLS)
     assert kinds("Prototypes") == sorted(["image/png", "image/png", "text/html"] * len(RUNS) * len(PROTOCOLS))
     assert kinds("Data") == ["text/html"] * 2  # the source and the target
+    assert kinds("Predictions") == ["text/html"]  # the demo's folder labelled with its five new names
     for result in results.values():
         assert result["caption"].strip(), result["name"]  # every item says how to read it
     # no item or script is fetched from the network: everything is inline
@@ -57,12 +58,13 @@ def test_the_report_shows_each_category_in_a_browser_offline(report, tmp_path):
         browser.open(report.as_uri())
         menu = browser.wait_for("document.body.innerText.includes('RESULTS') && document.body.innerText")
         for category in ["Results", "Overlap filter", "Training", "Per class", "Accuracy vs distance", "Prototypes",
-                         "Data"]:
+                         "Data", "Predictions"]:
             assert category in menu
         shown = {}
         for category, subcategory in [("Results", None), ("Overlap filter", None), ("Training", None),
                                       ("Per class", "synthetic 0/50"), ("Accuracy vs distance", "synthetic 0/50"),
-                                      ("Prototypes", "synthetic 0/100"), ("Data", None)]:  # Prototypes opens on its composition table
+                                      ("Prototypes", "synthetic 0/100"), ("Data", None),
+                                      ("Predictions", None)]:  # Prototypes opens on its composition table
             browser.open(report.as_uri())  # back to the menu
             browser.wait_for("document.body.innerText.includes('RESULTS')")
             browser.click_text(category)
@@ -80,7 +82,8 @@ def test_the_report_shows_each_category_in_a_browser_offline(report, tmp_path):
                 time.sleep(0.5)
                 browser.screenshot(tmp_path / "results.png")
         assert shown == {"Results": "image", "Overlap filter": "image", "Training": "image", "Per class": "image",
-                         "Accuracy vs distance": "image", "Prototypes": "table", "Data": "table"}, shown
+                         "Accuracy vs distance": "image", "Prototypes": "table", "Data": "table",
+                         "Predictions": "table"}, shown
         assert (tmp_path / "results.png").stat().st_size > 20_000  # a drawn page, not a blank one
     finally:
         browser.close()

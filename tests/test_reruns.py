@@ -114,7 +114,8 @@ def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_resul
     config["decode"]["min_frames"] = 5
     write_config(run / "config.yaml", config)
     planned = planned_jobs(snakemake(run, "-n"))
-    assert planned["index_videos"] == 3 + 2 and planned["decode_clips"] == 3 + 2 and planned["train_model"] == 3
+    # 3 source shards, 2 target shards, and the demo's folder of videos to label (the target's videos)
+    assert planned["index_videos"] == 3 + 2 + 1 and planned["decode_clips"] == 3 + 2 + 1 and planned["train_model"] == 3
     # So are other source videos: the rendered world drawn again.
     config["decode"]["overrides"]["synthkinetics"]["codec"] = "jpeg"
     config["synthetic"]["seed"] = 1

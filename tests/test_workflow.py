@@ -141,7 +141,8 @@ def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_
     shard = pd.read_parquet(tiny_run_copy / "index/synthetic.parquet").set_index("video_id").loc[video.stem, "shard"]
     rerun = ("--forcerun", f"index/synthetic/{shard}.parquet")
     jobs = planned_jobs(snakemake(tiny_run_copy, "-n", *rerun))
-    assert jobs["index_videos"] == 1 and jobs["check_data"] == 2 and jobs["decode_clips"] == 1
+    # the gate's setting checks every dataset again: source, target and the demo's folder of videos to label
+    assert jobs["index_videos"] == 1 and jobs["check_data"] == 3 and jobs["decode_clips"] == 1
     assert jobs["extract_embeddings"] == 3
     assert jobs["score_splits"] == 6  # e2e, rest and jigsaw, 0/50 and 0/100
     assert "train_model" not in jobs and "render_synthetic" not in jobs
