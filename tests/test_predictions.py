@@ -16,7 +16,7 @@ from test_plan import plan_of
 from test_workflow import planned_jobs
 from zsar.data.folders import read_folder
 from zsar.data.layouts import LayoutError
-from zsar.pipeline.plan import PREDICTION_PATHS, PlanError
+from zsar.pipeline.plan import PlanError
 from zsar.predict import PredictError, read_classes, write_manifest
 
 NAMES = ["star blinking", "box rolling", "ring falling", "triangle bouncing", "wheel growing"]  # synthnames.yaml
@@ -76,14 +76,27 @@ def test_a_prediction_reads_what_its_path_needs_and_refuses_a_list_without_class
         plan.prediction_inputs("e2e_synthetic", "synthetic", "synthnew")
     with pytest.raises(PlanError, match="synthnames has no videos"):
         plan.prediction_inputs("e2e_synthetic", "synthnames", "synthnames")
-    with pytest.raises(PlanError, match="predict.path in config.yaml: 'nearest' is not a scoring path"):
+    with pytest.raises(PlanError, match=r"predict.path in config.yaml: 'nearest' is not a path run 'e2e_synthetic' "
+                                        r"\(e2e\) labels videos by; use auto or one of e2e, prototypes"):
         plan_of(predict={"path": "nearest"}).prediction_inputs("e2e_synthetic", "synthnew", "synthnames")
+    # ResT's videos do not live among the class vectors; E2E has no scorer of its own: refused when planned
+    with pytest.raises(PlanError, match=r"'e2e' is not a path run 'rest_synthetic' \(rest\) labels videos by"):
+        plan_of(predict={"path": "e2e"}).prediction_inputs("rest_synthetic", "synthnew", "synthnames")
+    with pytest.raises(PlanError, match=r"'alignment' is not a path run 'e2e_synthetic'"):
+        plan_of(predict={"path": "alignment"}).prediction_inputs("e2e_synthetic", "synthnew", "synthnames")
 
 
-def test_the_prediction_paths_are_the_scoring_paths():
+def test_every_methods_prediction_paths_are_scoring_paths_and_the_composed_ones_are_the_compositions():
+    from zsar.methods import REGISTRY
+    from zsar.zeroshot.predict_paths import COMPOSED, paths_of
+    from zsar.zeroshot.prototypes import VARIANTS
     from zsar.zeroshot.scoring import PATHS
 
-    assert PREDICTION_PATHS == tuple(PATHS)
+    assert set(COMPOSED) == set(VARIANTS) | {"reverse"}
+    for spec in REGISTRY.values():
+        assert set(paths_of(spec)) <= set(PATHS), spec.name
+    assert paths_of(REGISTRY["jigsaw"], {"alignment": "one_to_one"})[0] == "alignment_one_to_one"
+    assert paths_of(REGISTRY["vificlip"])[0] == "prompts" and "e2e" not in paths_of(REGISTRY["vificlip"])
 
 
 @pytest.mark.workflow

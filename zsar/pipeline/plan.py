@@ -23,12 +23,8 @@ from zsar.data.sampling import resolve_sampling
 from zsar.io import ArtefactError, did_you_mean, read_json, write_json
 from zsar.methods import EXECUTION_ONLY, SAMPLING_PRESETS, method as method_spec, resolve as resolve_method
 from zsar.pipeline.codebase import closure, package_code, script_code
-from zsar.zeroshot.predict_paths import AUTO, default_path, needs_composition
+from zsar.zeroshot.predict_paths import AUTO, default_path, needs_composition, paths_of
 from zsar.zeroshot.splits import FULL, has_official_splits
-
-# The paths a prediction may take (zsar.zeroshot.scoring.PATHS, without importing the scoring stack).
-PREDICTION_PATHS = ("e2e", "prototypes", "prototypes_no_constraint", "prototypes_I", "prototypes_II_III",
-                    "prototypes_capacity", "reverse", "alignment", "alignment_one_to_one", "prompts")
 
 __all__ = ["CACHE_FORMAT_VERSION", "Plan", "PlanError", "codec_settings"]
 
@@ -714,11 +710,11 @@ class Plan:
             raise PlanError(f"predictions/{run}/{videos}_{classes}.csv: {videos} has no videos (its manifest has no "
                             "layout_kind): name a folder of videos (data_manifest/templates/videos.yaml) before the '_'")
         self.require_data([videos])
-        path = self.prediction_path(run)
-        spec = self.method(run)
-        if path not in PREDICTION_PATHS:
-            raise PlanError(f"predict.path in config.yaml: {path!r} is not a scoring path; use auto or one of "
-                            f"{', '.join(PREDICTION_PATHS)}")
+        path, spec = self.prediction_path(run), self.method(run)
+        allowed = paths_of(spec, settings["model"])
+        if path not in allowed:
+            raise PlanError(f"predict.path in config.yaml: {path!r} is not a path run '{run}' ({spec.name}) labels "
+                            f"videos by; use auto or one of {', '.join(allowed)}")
         inputs = {
             "features": f"features/{run}/{videos}.h5",
             "index": f"index/{videos}.parquet",
