@@ -16,7 +16,7 @@ decodes it once as decode_clips does (decord, scaled in the decoder to the short
 
 and compares them with "decord": each training clip decoded from the video file when it is asked
 for (a new VideoReader scaled in the decoder to the cache's size, one thread, the clip's frames read
-as zsar.data.decode.read_frames reads them, then the crop), with exactly TrainClips' sampling (same seeds,
+as decord's get_batch reads them, then the crop), with exactly TrainClips' sampling (same seeds,
 clip start and crop box).
 
 What the figures mean:
@@ -62,7 +62,7 @@ from videos import write
 from zsar.data import sampling
 from zsar.data.cache import Shards, ShardWriter, cached_videos
 from zsar.data.clips import TrainClips
-from zsar.data.decode import decode_video, read_frames
+from zsar.data import video
 from zsar.methods import SAMPLING_PRESETS
 
 KINETICS_700_VIDEOS = 580_317
@@ -92,7 +92,7 @@ class DecordClips:
         n_frames = len(reader)
         start = sampling.random_clip_start(n_frames, self.length, self.stride, rng)
         top, left, flip = sampling.random_crop_box(self.height, self.width, self.crop, rng)
-        frames = read_frames(reader, sampling.clip_indices(start, self.length, self.stride, n_frames))
+        frames = reader.get_batch(list(sampling.clip_indices(start, self.length, self.stride, n_frames))).asnumpy()
         clip = np.ascontiguousarray(frames[:, top:top + self.crop, left:left + self.crop])
         return torch.from_numpy(clip), flip, 0
 
@@ -155,7 +155,7 @@ def run_preset(name: str, short_side: int, paths: list[Path], folder: Path, roun
     clip = SAMPLING_PRESETS[name]
     length, stride, crop = clip["frames"], clip["stride"], clip["crop"]
     height, width = sampling.resized_shape(*SOURCE, short_side)
-    frames = decode_video(paths[0], height, width)  # every path holds the same bytes
+    frames = video.decode(paths[0], "decord", height, width)  # every path holds the same bytes
     result = {"name": name, "shape": (len(frames), height, width), "clip": (length, stride, crop),
               "size": {}, "write": {}, "rates": {}}
 

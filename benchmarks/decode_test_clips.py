@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from videos import write
 
 from zsar.data import sampling
-from zsar.data.decode import decode_video, read_frames
+from zsar.data import video
 
 
 def timed(fn) -> float:
@@ -57,12 +57,12 @@ def decord_clips(path: Path, threads: int, length=16, stride=1, n_clips=25) -> N
     n = len(reader)
     starts = sampling.uniform_clip_starts(n, length, stride, n_clips)
     wanted = np.unique(np.concatenate([sampling.clip_indices(s, length, stride, n) for s in starts]))
-    read_frames(reader, wanted.tolist())
+    reader.get_batch(wanted.tolist()).asnumpy()
 
 
 def decord_cached(path: Path) -> None:
     """What decode_clips does per video: every frame, scaled to a 128-pixel short side."""
-    decode_video(path, 128, 171)
+    video.decode(path, "decord", 128, 171)
 
 
 def ffmpeg_whole(path: Path, threads: int | None, rgb: bool = False) -> None:

@@ -44,12 +44,18 @@ rule cache_settings:
     params:
         short_side=lambda wc: plan.cache_settings(wc.dataset)["short_side"],
         codec=lambda wc: codec_settings(plan.cache_settings(wc.dataset)),
+        # which decoder reads the videos: another decodes the cache again, but the frames are the same
+        # (zsar/data/video.py) and no model retrains
+        backend=lambda wc: plan.cache_settings(wc.dataset)["backend"],
         # A cache written by another format version is rebuilt, never misread.
         format=CACHE_FORMAT_VERSION,
     run:
         from zsar.io import write_json
 
-        write_json(output[0], {"short_side": params.short_side, "format": params.format, **params.codec})
+        write_json(
+            output[0],
+            {"short_side": params.short_side, "format": params.format, "backend": params.backend, **params.codec},
+        )
 
 
 rule decode_clips:

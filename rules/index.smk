@@ -25,7 +25,7 @@ checkpoint list_videos:
 
 
 rule index_videos:
-    """List one shard's videos with label and split, and what decord finds when it opens each."""
+    """List one shard's videos with label and split, and what the decoder (decode.backend) finds in each."""
     input:
         # ancient: a new listing reindexes the shards whose videos changed (the `videos` parameter), not all.
         listed=lambda wc: ancient(plan.listing_input(wc.dataset)),
@@ -43,6 +43,8 @@ rule index_videos:
         root=lambda wc: plan.root(wc.dataset),
         n_shards=lambda wc: plan.n_shards(wc.dataset),
         min_frames=lambda wc: plan.decode_settings(wc.dataset)["min_frames"],
+        # the decoder that probes (decode.backend): another one probes the videos again
+        backend=lambda wc: plan.decode_settings(wc.dataset)["backend"],
         # Changes when a video of this shard is overwritten, added or removed: that shard is
         # indexed and decoded again, and what depends on it follows; other shards are left alone.
         videos=lambda wc: plan.shard_stamp(wc.dataset, wc.shard),

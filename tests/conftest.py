@@ -37,6 +37,29 @@ TINY = {
 }
 
 
+def ffmpeg_libraries() -> None:
+    """FFmpeg's shared libraries, which torchcodec loads (installed with apt-get when missing and root).
+
+    Checked in a child process: torchcodec imported before they are installed stays broken."""
+    check = [sys.executable, "-c", "from zsar.data import video; video.check_backend('torchcodec')"]
+    if subprocess.run(check, capture_output=True).returncode == 0:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail("torchcodec needs FFmpeg's shared libraries and this user cannot install them: apt-get install ffmpeg")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "ffmpeg"], check=True, capture_output=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    subprocess.run(check, check=True, capture_output=True)
+
+
+@pytest.fixture(params=["decord", "pyav", "torchcodec"])
+def backend(request) -> str:
+    """Each decoder backend of decode.backend in turn."""
+    if request.param == "torchcodec":
+        ffmpeg_libraries()
+    return request.param
+
+
 def merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in override.items():

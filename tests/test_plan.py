@@ -124,6 +124,9 @@ def test_the_frames_a_model_trained_on_change_with_the_pixels_not_with_how_the_c
 
     base = frames()
     assert frames(videos_per_shard=7) == base  # re-cut: retrains nothing
+    # another decoder decodes the cache again (its settings file) but gives the same frames (tests/test_video.py)
+    assert frames(backend="decord") == frames(backend="torchcodec") == base
+    assert plan_of(decode={"backend": "decord"}).cache_settings("synthkinetics")["backend"] == "decord"
     assert frames(codec="raw", compression="lzf") == frames(codec="raw", compression="blosc-lz4") != base
     assert frames(quality=80) != base and frames(short_side=48) != base
     assert plan_of(synthetic={"seed": 1}).trained_frames_digest("synthkinetics") != base

@@ -1,6 +1,7 @@
 import numpy as np
 
 from zsar.data.cache import cached_videos
+from zsar.data import video
 from zsar.data.decode import decode_shard
 from zsar.data.index import index_videos
 from zsar.data.layouts import read_annotations_csv
@@ -44,7 +45,7 @@ def test_index_reports_a_truncated_video_and_decoding_goes_on(tmp_path):
 
     by_id = index.set_index("video_id")
     assert not by_id.loc["box_spinning_train_001", "decodable"]
-    assert by_id.loc["box_spinning_train_001", "problem"].startswith("decord")
+    assert by_id.loc["box_spinning_train_001", "problem"].startswith(f"{video.DEFAULT}: ")
     assert by_id.loc["escape", "problem"].startswith("path leaves the dataset root")
     good = by_id[by_id["decodable"]]
     assert len(good) == 3 and (good["frames"] == 8).all() and (good["width"] == 32).all()

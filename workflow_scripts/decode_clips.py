@@ -12,6 +12,6 @@ progress = Progress(int(index["decodable"].sum()), "videos", desc=f"decode {snak
 settings = read_json(snakemake.input.settings)  # clips/{dataset}.settings.json
 codec = {key: settings[key] for key in ("codec", "quality", "compression") if key in settings}
 counts = decode_shard(index, snakemake.params.root, shard, snakemake.output[0], settings["short_side"],
-                      **codec, log=lambda message: print(message, file=sys.stderr),
+                      backend=settings["backend"], **codec, log=lambda message: print(message, file=sys.stderr),
                       progress=lambda done, total: progress.update(done))
 print(counts, file=sys.stderr)

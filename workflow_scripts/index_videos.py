@@ -16,7 +16,8 @@ def probed(done, total):
 
 
 index = index_videos(read_parquet(snakemake.input.listed), Path(snakemake.params.root), snakemake.params.n_shards,
-                     min_frames=snakemake.params.min_frames, workers=snakemake.threads,
+                     min_frames=snakemake.params.min_frames, backend=snakemake.params.backend,
+                     workers=snakemake.threads,
                      shard=int(snakemake.wildcards.shard), progress=probed)
 with atomic_output(snakemake.output[0]) as tmp:
     index.to_parquet(tmp, index=False)

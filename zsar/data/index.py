@@ -4,38 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
+from zsar.data import video
+from zsar.data.video import decoder_message
+
 INDEX_COLUMNS = ["video_id", "path", "label", "split", "shard", "frames", "fps", "height", "width",
                  "decodable", "problem", "bytes", "mtime_ns"]
 
 
-def probe_video(path: Path) -> dict:
-    """Frame count, frame rate and size as decord reads them; a problem string instead of raising."""
-    import decord
-
+def probe_video(path: Path, backend: str = video.DEFAULT) -> dict:
+    """Frame count, frame rate and size as the backend reads them; a problem string instead of raising."""
     if not path.exists():
         return {"decodable": False, "problem": "missing file"}
     unreadable = not_a_video_file(path)
     if unreadable:
         return {"decodable": False, "problem": unreadable}
     try:
-        reader = decord.VideoReader(str(path), num_threads=1)
-        frames = len(reader)
-        if frames == 0:
-            return {"decodable": False, "problem": "zero frames"}
-        height, width = reader[0].shape[:2]
-        # The last frame is where truncated files fail; reading it proves the whole index is usable.
-        reader[frames - 1]
-        return {"frames": frames, "fps": float(reader.get_avg_fps()), "height": height, "width": width,
-                "decodable": True, "problem": ""}
-    except Exception as error:  # decord raises DECORDError and RuntimeError alike
-        return {"decodable": False, "problem": f"decord: {decoder_message(error, path)}"}
+        return {**video.probe(path, backend), "decodable": True, "problem": ""}
+    except Exception as error:  # each backend raises its own errors (DECORDError, av.FFmpegError, RuntimeError)
+        return {"decodable": False, "problem": f"{backend}: {decoder_message(error, path)}"}
 
 
 def not_a_video_file(path: Path) -> str | None:
@@ -58,18 +49,6 @@ def not_a_video_file(path: Path) -> str | None:
         first = " ".join(text.split())[:40]
         return f"a text file, not a video (it starts {first!r}): a failed download's error page? fetch it again"
     return None
-
-
-def decoder_message(error: Exception, path: Path) -> str:
-    """decord's message without its clock time, source location and check expression.
-
-    The index and the results must not depend on when or where a video was read.
-    """
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    # decord nests messages, each with its own "[12:03:44] src/file.cc:42: " prefix: strip them all.
-    text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", text)
-    text = re.sub(r"Check failed: .*?\(-?\d+ vs\. -?\d+\) ", "", text)  # "Check failed: f(x) >= 0 (-22 vs. 0) <message>"
-    return text.replace(str(path), path.name)[:200]
 
 
 def listed_videos(manifest: dict, root: Path) -> tuple[pd.DataFrame, pd.Series]:
@@ -127,9 +106,9 @@ def stays_inside(rel: str) -> bool:
     return not PurePosixPath(rel).is_absolute() and ".." not in parts
 
 
-def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_frames: int = 1,
+def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_frames: int = 1, backend: str = video.DEFAULT,
                  workers: int = 1, shard: int | None = None, progress=None) -> pd.DataFrame:
-    """Probe every annotated video under `root` (or those of one `shard`) and give each its shard.
+    """Probe every annotated video under `root` (or those of one `shard`) with `backend` and give each its shard.
 
     Shards are dealt by `assign_shards`. A video shorter than `min_frames` (one clip) stays usable,
     its clips looping, and says so in `problem`. Paths that leave the dataset root (absolute, or
@@ -145,15 +124,14 @@ def index_videos(annotations: pd.DataFrame, root: Path, n_shards: int, *, min_fr
     inside = [stays_inside(rel) for rel in table["path"]]
     to_probe = [path for path, ok in zip(paths, inside) if ok]
     results = []
-    if workers > 1 and len(to_probe) > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            for result in pool.map(probe_video, to_probe, chunksize=8):
-                results.append(result)
-                if progress is not None:
-                    progress(len(results), len(to_probe))
-    else:
-        for path in to_probe:
-            results.append(probe_video(path))
+    # Each probe in a child process: a decoder that crashes or hangs on one file costs that file.
+    with video.Isolated(workers) as isolated:
+        futures = [isolated.submit(probe_video, path, backend, timeout=video.PROBE_LIMIT) for path in to_probe]
+        for future in futures:
+            try:
+                results.append(isolated.result(future))
+            except video.DecodeError as error:
+                results.append({"decodable": False, "problem": f"{backend}: {error}"})
             if progress is not None:
                 progress(len(results), len(to_probe))
     probed = iter(results)

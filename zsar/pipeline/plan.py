@@ -18,6 +18,7 @@ import os
 import re
 
 from zsar.data.cache import FORMAT_VERSION as CACHE_FORMAT_VERSION, codec_settings, stored_frames
+from zsar.data import video
 from zsar.data.manifest import load_manifest, missing_data_message
 from zsar.data.sampling import resolve_sampling
 from zsar.io import ArtefactError, did_you_mean, read_json, write_json
@@ -66,6 +67,7 @@ class Plan:
         self.datasets = sorted(n[: -len(".yaml")] for n in os.listdir(self.manifests) if n.endswith(".yaml"))
         self.rendered = sorted(config["synthetic"]["videos_per_class"])
         self._short_sides = {}  # run -> its sampling.short_side (None: each dataset's own), set by run()
+        self._backends_checked = set()  # decode.backend values that load here
 
     # ---- datasets: manifests, what is on disk, shards -------------------------------------------
 
@@ -109,7 +111,15 @@ class Plan:
 
     def decode_settings(self, dataset: str) -> dict:
         decode = self.config["decode"]
-        return {**{k: v for k, v in decode.items() if k != "overrides"}, **decode["overrides"].get(dataset, {})}
+        settings = {**{k: v for k, v in decode.items() if k != "overrides"}, **decode["overrides"].get(dataset, {})}
+        settings.setdefault("backend", video.DEFAULT)
+        if settings["backend"] not in self._backends_checked:
+            try:
+                video.check_backend(settings["backend"])
+            except ValueError as error:
+                raise PlanError(f"{error} (dataset {dataset})") from None
+            self._backends_checked.add(settings["backend"])
+        return settings
 
     def cache(self, dataset: str, short_side: int | None = None) -> str:
         """The name of `dataset`'s clip cache at `short_side`: the dataset's own name at its configured
@@ -232,6 +242,8 @@ class Plan:
             "manifest": self.manifest_digest(dataset),
             "short_side": settings["short_side"],
             "frames": stored_frames(settings),
+            # the backend is not here: every one gives the same frames (zsar/data/video.py)
+            "resize": video.RESIZE,
         }
         if dataset in self.rendered:
             synthetic = self.config["synthetic"]
