@@ -12,6 +12,8 @@ CORES ?= all
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
 	@$(BIN)/python -m zsar.report.summary --main results/*/synthetic_0_50.json results/*/synthetic_0_100.json
+	@echo "Generalized zero-shot (seen and unseen classes in the test set; docs/gzsl.md):"
+	@$(BIN)/python -m zsar.report.summary results/e2e_synthetic/synthetic_gzsl_50.json
 	@echo "Every path of every run: results/summary.csv. The report: make report, then open report.html."
 
 report: $(VENV)/.installed

@@ -18,6 +18,28 @@ rule score_splits:
         "../workflow_scripts/score_splits.py"
 
 
+rule score_gzsl:
+    """Generalized zero-shot on the splits of 0/N: the source's held-out videos of the trained classes and
+    the target's of a split's unseen classes, each labelled among all of them; seen and unseen accuracy,
+    their harmonic mean, before and after calibrated stacking (zsar/zeroshot/gzsl.py)."""
+    input:
+        unpack(lambda wc: plan.gzsl_inputs(wc.run, wc.target, f"0_{wc.unseen}")),
+    output:
+        "results/{run}/{target}_gzsl_{unseen}.json",
+    log:
+        "logs/score_gzsl/{run}/{target}_{unseen}.log",
+    benchmark:
+        "logs/score_gzsl/{run}/{target}_{unseen}.benchmark.tsv"
+    conda:
+        "../envs/zsar.yaml"
+    params:
+        tau=config["overlap"]["tau"],
+        config=lambda wc: plan.provenance(wc.run, wc.target),
+        gzsl=lambda wc: {"seen_to_unseen": config["gzsl"]["seen_to_unseen"], "seed": config["gzsl"]["seed"]},
+    script:
+        "../workflow_scripts/score_gzsl.py"
+
+
 rule default_result:
     """results/{target}_{seen}_{unseen}.json: the default run's result for that target."""
     input:

@@ -17,7 +17,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 
 # The repository's config, shrunk so the whole DAG runs in well under a minute on 2 cores.
 TINY = {
-    "synthetic": {"frames": 12, "size": 32, "videos_per_class": {"synthkinetics": {"train": 3, "val": 1},
+    "synthetic": {"frames": 12, "size": 32, "videos_per_class": {"synthkinetics": {"train": 3, "val": 2},
                                                                   "synthetic": {"test": 2}}},
     "decode": {"min_frames": 4, "overrides": {"synthkinetics": {"short_side": 32, "videos_per_shard": 60},
                                               "synthetic": {"short_side": 32, "videos_per_shard": 20}}},

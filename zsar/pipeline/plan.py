@@ -693,6 +693,16 @@ class Plan:
             **self.overlap_vectors(run, target),
         }
 
+    def gzsl_inputs(self, run: str, target: str, protocol: str) -> dict:
+        """results/{run}/{target}_gzsl_{unseen}.json: what the 0/N result of the same splits reads, and the
+        source's held-out videos of the trained classes (embedded beside the seen prototypes' videos)."""
+        source = self.run(run)["source"]
+        return {
+            **self.score_inputs(run, target, protocol),
+            "seen_features": f"features/{run}/{source}_seen.h5",
+            "source_index": f"index/{source}.parquet",
+        }
+
     def overlap_vectors(self, run: str, dataset: str) -> dict:
         """The class vectors the overlap with `dataset` is checked in, where it was filtered: the run's
         overlap_embedding, when it is not the run's embedding."""

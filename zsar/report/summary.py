@@ -2,6 +2,7 @@
 
     python -m zsar.report.summary results/*.json                 # print a markdown table
     python -m zsar.report.summary --csv out.csv results/*.json   # write the same rows as CSV
+    python -m zsar.report.summary results/*/*_gzsl_*.json        # generalized zero-shot results: their own table
 """
 
 from __future__ import annotations
@@ -105,6 +106,26 @@ def main_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def gzsl_table(paths) -> str:
+    """Generalized zero-shot results (results/{run}/{target}_gzsl_{unseen}.json), a row per run and path:
+    seen, unseen and harmonic mean before and after calibrated stacking, AUSUC, and the unseen accuracy of
+    the same videos among the unseen classes alone (the 0/N setting), in %, mean ± std over splits."""
+    def cell(value):
+        return f"{100 * value['mean']:.1f} ± {100 * value['std']:.1f}"
+
+    lines = ["| run | target | protocol | path | s | u | H | calibrated s | u | H | gamma | AUSUC | 0/N u |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for path in paths:
+        r = read_json(path)
+        for name in (n for n in ("e2e", "prototypes") if n in r):
+            raw, cal = r[name]["uncalibrated"], r[name]["calibrated"]
+            lines.append(f"| {r['run']} | {r['target']} | {r['protocol']} | {name} | "
+                         + " | ".join(cell(raw[k]) for k in ("seen", "unseen", "harmonic")) + " | "
+                         + " | ".join(cell(cal[k]) for k in ("seen", "unseen", "harmonic"))
+                         + f" | {cal['gamma']['mean']:.3f} | {cell(r[name]['ausuc'])} | {cell(r[name]['zsl_unseen'])} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Tabulate zsar results JSON files.")
     parser.add_argument("results", nargs="+")
@@ -112,6 +133,12 @@ def main() -> None:
     parser.add_argument("--main", action="store_true",
                         help="print a row per run and protocol: its main path and its composed prototypes")
     args = parser.parse_args()
+    gzsl = [path for path in args.results if "_gzsl_" in path]
+    if gzsl:
+        print(gzsl_table(gzsl))
+        args.results = [path for path in args.results if path not in gzsl]
+        if not args.results:
+            return
     table = summary_table(args.results)
     if args.csv:
         table.to_csv(args.csv, index=False)
