@@ -3,11 +3,12 @@ and for fidelity, on Kinetics-like videos in the three containers and codecs tha
 
     .venv/bin/python benchmarks/decoders.py --out DIR [--videos 2] [--rounds 7]
 
-Test videos: the ffmpeg binary that imageio-ffmpeg ships renders `--videos` Mandelbrot images (each
-another zoom, so each video is another scene) and films each with a slow zoom and sway (zoompan) plus
-temporal grain (noise, seeded): 10 s at 30 fps, at 640x360 and at 340x256 (Kinetics redistributed at
-short side 256), each encoded as H.264 in .mp4 (libx264 CRF 23, yuv420p), VP9 in .webm (libvpx-vp9,
-1 Mbit/s) and MPEG-4 Part 2 in .avi (mpeg4, q 5). The same arguments give the same files.
+Test videos: the ffmpeg binary that imageio-ffmpeg ships renders `--videos` Mandelbrot images (one
+region at zooms 0.3, 0.15, 0.1, ...: fine detail beside smooth gradients) and films each with a slow
+zoom and sway (zoompan) plus temporal grain (noise, seeded): 10 s at 30 fps, at 640x360 and at 340x256
+(Kinetics redistributed at short side 256), each encoded as H.264 in .mp4 (libx264 CRF 23, yuv420p),
+VP9 in .webm (libvpx-vp9, 1 Mbit/s) and MPEG-4 Part 2 in .avi (mpeg4, q 5). The same arguments give
+the same files, byte for byte.
 
 Speed: `video.decode(path, backend, h, w)` to the cache's size (short side 128, as
 sampling.resized_shape gives it) and `video.probe(path, backend)` (what indexing a video costs), in one
@@ -75,7 +76,8 @@ def make_videos(folder: Path, n: int) -> dict[tuple[str, str], list[Path]]:
                       f"noise=alls=12:allf=t+u:all_seed={k}")
             for name, (ext, codec) in FORMATS.items():
                 path = folder / f"{ext[1:]}-{width}x{height}-{k}{ext}"
-                ffmpeg("-i", image, "-vf", motion, "-frames:v", SECONDS * FPS, *codec, "-threads", 2, path)
+                ffmpeg("-i", image, "-vf", motion, "-frames:v", SECONDS * FPS, *codec, "-threads", 2,
+                       "-fflags", "+bitexact", path)  # bitexact: no random IDs, no dates in the file
                 groups.setdefault((name, f"{width}x{height}"), []).append(path)
     return groups
 

@@ -136,6 +136,8 @@ def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path, 
     data = (videos / "good.mp4").read_bytes()
     (videos / "truncated.mp4").write_bytes(data[: len(data) // 3])
     (videos / "codec.mp4").write_bytes(data.replace(b"avc1", b"zzzz"))  # a codec no decoder knows
+    at = data.find(b"stco")  # the index of where each chunk of frames lies, overwritten
+    (videos / "broken_index.mp4").write_bytes(data[: at + 12] + b"\xff" * 48 + data[at + 60:])
     with av.open(str(videos / "empty.mp4"), mode="w") as container:     # a container with no frame
         stream = container.add_stream("libx264", rate=8)
         stream.width = stream.height = 32
@@ -144,7 +146,8 @@ def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path, 
     (videos / "zero.mp4").write_bytes(b"")
     (videos / "html.mp4").write_text("<html><body>404 Not Found</body></html>\n")
     (videos / "folder.mp4").mkdir()
-    names = ["good", "good_avi", "short", "mp4_named", "image", "truncated", "codec", "empty", "zero", "html", "folder"]
+    names = ["good", "good_avi", "short", "mp4_named", "image", "truncated", "codec", "broken_index", "empty", "zero",
+             "html", "folder"]
     ext = {"good_avi": "avi", "mp4_named": "avi"}
 
     table = pd.DataFrame({"video_id": names, "path": [f"v/{n}.{ext.get(n, 'mp4')}" for n in names],
@@ -152,14 +155,14 @@ def test_broken_videos_are_reported_in_the_index_and_the_rest_indexed(tmp_path, 
     index = index_videos(table, tmp_path, n_shards=2, min_frames=4, backend=backend, workers=2).set_index("video_id")
     assert index["decodable"].to_dict() == {"codec": False, "empty": False, "good": True, "good_avi": True,
                                            "image": False, "mp4_named": True, "short": True, "truncated": False,
-                                           "zero": False, "html": False, "folder": False}
+                                           "zero": False, "html": False, "folder": False, "broken_index": False}
     # Files no decoder should try get a message of their own, with what to do.
     assert index.loc["zero", "problem"] == "empty file (0 bytes): an interrupted download or copy? fetch it again"
     assert index.loc["html", "problem"] == ("a text file, not a video (it starts '<html><body>404 Not Found</body>"
                                             "</html>'): a failed download's error page? fetch it again")
     assert index.loc["folder", "problem"] == "a folder, not a video file"
     assert index.loc["short", "problem"] == "shorter than one clip: 3 < 4 frames (clips loop)"
-    for name in ("codec", "empty", "image", "truncated"):
+    for name in ("codec", "empty", "image", "truncated", "broken_index"):
         problem = index.loc[name, "problem"]
         assert problem.startswith(f"{backend}: ") and "missing" not in problem, (name, problem)
         assert not re.search(r"\d\d:\d\d:\d\d|/github/|\.cpp|Errno", problem), problem  # no clock time, no build path

@@ -91,6 +91,25 @@ def test_editing_a_class_description_reparses_atomic_actions_and_nothing_that_re
         "atomic_actions", "embed_classes", "make_splits"}
 
 
+def test_another_decoder_decodes_again_and_retrains_nothing_for_the_same_frames(tiny_run_copy):
+    """decode.backend: every backend gives the same frames (tests/test_video.py), so another one
+    probes and decodes the videos again, and the model and the results stay as they were."""
+    import yaml
+
+    run = tiny_run_copy
+    model = run / "models/e2e_synthetic/model.pt"
+    result = run / "results/e2e_synthetic/synthetic_0_50.json"
+    before, model_time = result.read_bytes(), model.stat().st_mtime_ns
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["decode"]["overrides"]["synthkinetics"]["backend"] = "decord"
+    write_config(run / "config.yaml", config)
+    planned = planned_jobs(snakemake(run, "-n"))
+    assert planned["index_videos"] == planned["decode_clips"] == 2 and "train_model" not in planned
+    snakemake(run, "results/e2e_synthetic/synthetic_0_50.json")
+    assert model.stat().st_mtime_ns == model_time and result.read_bytes() == before
+    assert (run / "index/synthkinetics.parquet").exists()
+
+
 def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_results(tiny_run_copy):
     """The model depends on the videos and frames it was trained on, not on how the cache is cut."""
     import yaml
@@ -100,7 +119,7 @@ def test_a_cache_cut_into_other_shards_retrains_nothing_and_gives_the_same_resul
     result = run / "results/e2e_synthetic/synthetic_0_50.json"
     before, model_time = result.read_bytes(), model.stat().st_mtime_ns
     config = yaml.safe_load((run / "config.yaml").read_text())
-    config["decode"]["overrides"]["synthkinetics"]["videos_per_shard"] = 40  # 3 shards instead of 2
+    config["decode"]["overrides"]["synthkinetics"]["videos_per_shard"] = 50  # 3 shards instead of 2
     write_config(run / "config.yaml", config)
     planned = planned_jobs(snakemake(run, "-n"))
     assert planned["decode_clips"] == 3 and "train_model" not in planned

@@ -35,6 +35,11 @@ def ffmpeg_frames(path, height: int, width: int) -> np.ndarray:
     return np.frombuffer(out, np.uint8).reshape(-1, height, width, 3)
 
 
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_backend_gives_ffmpegs_frames_and_so_the_same_clip(tmp_path, fmt, backend):
     path = tmp_path / f"v.{fmt}"
@@ -43,8 +48,12 @@ def test_every_backend_gives_ffmpegs_frames_and_so_the_same_clip(tmp_path, fmt, 
     # the frame rate as the container says or as its duration gives it (torchcodec on WebM: 24.02)
     assert video.probe(path, backend) == {"frames": 24, "fps": pytest.approx(24, rel=0.01), "height": 72, "width": 96}
     native = np.concatenate(list(video.OPEN[backend](path).chunks()))
-    np.testing.assert_array_equal(native, reference)  # bit-exact: far within the 45 dB bound
-    np.testing.assert_array_equal(video.decode(path, backend, 32, 43, expected=24), video.resize(reference, 32, 43))
+    clip = video.decode(path, backend, 32, 43, expected=24)
+    if fmt == "avi":  # MPEG-4 Part 2 lets FFmpeg's versions differ by a grey level (zsar/data/video.py)
+        assert psnr(native, reference) >= 45 and psnr(clip, video.resize(reference, 32, 43)) >= 45
+    else:  # H.264 and VP9 decode bit-exactly
+        np.testing.assert_array_equal(native, reference)
+        np.testing.assert_array_equal(clip, video.resize(reference, 32, 43))
 
 
 def crash_on_b(path, backend, height, width, expected):

@@ -1,3 +1,3 @@
 """zsar: zero-shot action recognition as a cached Snakemake DAG."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

@@ -2,8 +2,11 @@
 take its job down (decode.backend; docs/decoders.md).
 
 Every backend gives a video's frames at their native size as RGB, and zsar resizes them itself (FFmpeg's
-area filter, through PyAV). So the frames do not depend on the backend: decord, PyAV and torchcodec give
-the same bytes (tests/test_video.py checks it against the ffmpeg command line), and changing the backend
+area filter, through PyAV), so the frames do not depend on how a backend would scale them. H.264 and
+VP9 decode bit-exactly by their standards: decord, PyAV and torchcodec give the ffmpeg command line's
+bytes (tests/test_video.py). MPEG-4 Part 2 (UCF101's and HMDB51's .avi) allows its inverse transform a
+tolerance, and FFmpeg's versions differ by one grey level in a rare pixel (benchmarks/decoders.py:
+2 pixels of 69 million, PSNR 97 dB). zsar counts these as the same frames: changing the backend
 decodes the cache again but retrains nothing (plan.trained_frames_digest leaves the backend out).
 
 A decoder is native code: a damaged file can crash or hang it. `Isolated` runs it in a child process,
@@ -47,8 +50,8 @@ def decoder_message(error: Exception, path: Path) -> str:
 def resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     """(T, H, W, 3) uint8 RGB frames at (height, width) by FFmpeg's area filter (swscale, via PyAV).
 
-    Area averaging is the right filter for the cache's downscaling (a 360p video to 128: 2.8x) and,
-    on one core, 3x faster than torch's antialiased bilinear resize (benchmarks/decoders.py).
+    Area averaging suits the cache's downscaling (a 360p video to 128: 2.8x), and swscale is native
+    code, frame by frame, whatever the backend.
     """
     if frames.shape[1:3] == (height, width):
         return frames
@@ -212,9 +215,9 @@ class Isolated:
 
         from pebble import ProcessPool
 
-        # forkserver: each child starts from a clean process, not from a copy of one whose decoder
-        # libraries may be half loaded (or crashed), and it costs one start per job, not per video.
-        self.pool = ProcessPool(max_workers=max(1, workers), context=multiprocessing.get_context("forkserver"))
+        # fork: a child is a copy of this process, which has loaded no decoder (spawn and forkserver
+        # would run a Snakemake job's script again in every child, as their __main__).
+        self.pool = ProcessPool(max_workers=max(1, workers), context=multiprocessing.get_context("fork"))
 
     def __enter__(self):
         return self
