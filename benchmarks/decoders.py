@@ -27,6 +27,12 @@ compared with it: bit-exact or not, and the worst frame's PSNR (RGB, 0-255); and
 and the decoded one) with the reference's. The cache-size frames of the warm-up pass are compared
 with decord's the same way.
 
+Isolation: what the child process costs (zsar.data.decode.decode_shard decodes each video in one,
+video.Isolated): the 640x360 H.264 videos (copied to 6) decoded into a cache shard by decode_shard,
+against the same decoding and writing in this process, by the default backend; CPU seconds of this
+process and its children, `--rounds` interleaved rounds (the order alternating), the median of the
+paired ratios with its min-max. `--only isolation` measures this alone.
+
 Writes DIR/decoders.csv (one row per format, size and backend) and DIR/decoders.md (the table, the
 command, the machine and the library versions), and prints the markdown.
 """
@@ -37,6 +43,7 @@ import argparse
 import csv
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -161,17 +168,67 @@ def markdown_table(table: list[dict]) -> list[str]:
     return lines
 
 
+def all_cpu() -> float:
+    """CPU seconds of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def isolation(paths: list[Path], folder: Path, rounds: int) -> str:
+    """The child process's cost: decode_shard against the same work in this process (module docstring)."""
+    import pandas as pd
+
+    from zsar.data.cache import ShardWriter
+    from zsar.data.decode import decode_shard
+    from zsar.data.index import index_videos
+
+    for k in range(6):
+        (folder / f"v{k}{paths[0].suffix}").write_bytes(paths[k % len(paths)].read_bytes())
+    table = pd.DataFrame({"video_id": [f"v{k}" for k in range(6)], "path": [f"v{k}{paths[0].suffix}" for k in range(6)],
+                          "label": "x", "split": "test"})
+    index = index_videos(table, folder, 1)
+
+    def isolated():
+        decode_shard(index, folder, 0, folder / "isolated.h5", CACHE_SHORT_SIDE)
+
+    def in_process():
+        with ShardWriter(folder / "in_process.h5", short_side=CACHE_SHORT_SIDE) as writer:
+            for row in index.itertuples():
+                shape = sampling.resized_shape(int(row.height), int(row.width), CACHE_SHORT_SIDE)
+                writer.add(row.video_id, row.label, video.decode(folder / row.path, video.DEFAULT, *shape, int(row.frames)))
+
+    ratios = []
+    for r in range(rounds):
+        cpu = {}
+        for name, fn in sorted({"isolated": isolated, "in_process": in_process}.items(), reverse=r % 2 == 1):
+            start = all_cpu()
+            fn()
+            cpu[name] = all_cpu() - start
+        ratios.append(cpu["isolated"] / cpu["in_process"])
+    same = (folder / "isolated.h5").read_bytes() == (folder / "in_process.h5").read_bytes()
+    return (f"Isolation ({video.DEFAULT}, 6 videos of 640x360 H.264 to a shard at short side {CACHE_SHORT_SIDE}, "
+            f"{rounds} rounds): CPU decode_shard (a child process) / in this process: median "
+            f"{np.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f}); the shards are "
+            f"{'byte-identical' if same else 'different'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for decoders.csv, decoders.md, the videos")
     parser.add_argument("--videos", type=int, default=2, help="videos per format and size")
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (each runs every backend once)")
+    parser.add_argument("--only", choices=["isolation"], help="measure the child process's cost alone")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started, load = time.perf_counter(), os.getloadavg()[0]
     args.out.mkdir(parents=True, exist_ok=True)
     groups = make_videos(args.out / "videos", args.videos)
     encoded = time.perf_counter() - started
+    (args.out / "isolation").mkdir(exist_ok=True)
+    isolation_line = isolation(groups["H.264 mp4", "640x360"], args.out / "isolation", args.rounds)
+    print(isolation_line)
+    if args.only == "isolation":
+        return
     rows = {(name, size, backend): {"decode": [], "probe": [], "fid": [], "cache": [], "n": len(paths)}
             for (name, size), paths in groups.items() for backend in video.BACKENDS}
 
@@ -215,7 +272,7 @@ def main() -> None:
         f"Videos: {args.videos} per format and size, {SECONDS} s at {FPS} fps; cache size: short side "
         f"{CACHE_SHORT_SIDE}; {args.rounds} interleaved rounds after a warm-up; torch 1 thread  ",
         f"Runtime: {time.perf_counter() - started:.0f} s (encoding the videos: {encoded:.0f} s)", "",
-        *markdown_table(table), ""])
+        *markdown_table(table), "", isolation_line, ""])
     (args.out / "decoders.md").write_text(markdown)
     print(markdown)
 

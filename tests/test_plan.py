@@ -215,11 +215,11 @@ def test_protocols_are_the_configured_halves_and_a_datasets_published_splits(rep
 
 
 def test_shards_follow_the_rendered_world_and_the_decode_settings():
-    plan = plan_of()  # tiny: 4 videos a class, 60 a shard
+    plan = plan_of()  # tiny: 5 videos a class, 75 a shard
     n_classes = len(plan.manifest("synthkinetics")["classes"])
-    assert plan.n_videos("synthkinetics") == 4 * n_classes
+    assert plan.n_videos("synthkinetics") == 5 * n_classes
     assert plan.shard_files("clips/{dataset}/{shard}.h5", "synthkinetics") == [
-        f"clips/synthkinetics/{s}.h5" for s in range(-(-4 * n_classes // 60))]
+        f"clips/synthkinetics/{s}.h5" for s in range(-(-5 * n_classes // 75))]
     assert plan.shard_stamp("synthkinetics", 0) is None  # rendered: render_synthetic tracks its videos
 
 
