@@ -1,6 +1,7 @@
 """The data gate refuses an index that would train on next to nothing, saying why from what is on disk."""
 
 import pandas as pd
+import pytest
 from test_layouts import KINETICS, kinetics_annotations, mp4
 
 from zsar.data.gate import check_data
@@ -63,13 +64,14 @@ def test_files_with_an_extension_the_manifest_does_not_list_are_named(tmp_path):
     assert "3 of 3 classes have fewer than 2" in message
 
 
-def test_decoder_failures_give_their_most_common_message(tmp_path):
-    rows = [(f"train/archery/v{k}.webm", "archery", "decord: Error sending packet in v.webm") for k in range(3)]
+@pytest.mark.parametrize("decoder", ["decord", "pyav", "torchcodec"])
+def test_decoder_failures_give_their_most_common_message(tmp_path, decoder):
+    rows = [(f"train/archery/v{k}.webm", "archery", f"{decoder}: Error sending packet in v.webm") for k in range(3)]
     rows += [(f"train/archery/ok{k}.mp4", "archery", "") for k in range(2)]
     message = check_data(index_of(rows), ["archery"], manifest=MANIFEST, root=tmp_path, split="train", **THRESHOLDS)
     assert "5 videos, 2 of them decodable (40%" in message
     assert ("3 videos fail to decode (by extension: .webm 3); the most common message (3): "
-            "'decord: Error sending packet in v.webm'") in message
+            f"'{decoder}: Error sending packet in v.webm'") in message
     assert "classes have fewer" not in message
 
 

@@ -369,6 +369,29 @@ def test_summary_csv_sets_methods_and_variants_side_by_side_on_the_same_splits(t
         assert np.isclose(np.trace(confusion) / confusion.sum(), split["prototypes"]["top1"])
 
 
+def test_generalized_zero_shot_is_its_own_result_on_the_same_splits(tiny_run):
+    """results/{run}/{target}_gzsl_50.json: held-out seen videos join the 0/50 splits' unseen ones; named
+    apart from 0/50, and its unseen-only column is the 0/50 result of the same videos."""
+    import subprocess
+
+    gzsl = json.loads((tiny_run / "results/e2e_synthetic/synthetic_gzsl_50.json").read_text())
+    zsl = json.loads((tiny_run / "results/e2e_synthetic/synthetic_0_50.json").read_text())
+    assert gzsl["protocol"] == "gzsl_50" and gzsl["splits_of"] == "0_50" and zsl["protocol"] != gzsl["protocol"]
+    assert gzsl["n_splits"] == zsl["n_splits"] and gzsl["seen_classes"] == len(
+        json.loads((tiny_run / "models/e2e_synthetic/model.json").read_text())["classes"])
+    for path in ("e2e", "prototypes"):
+        # the target's videos are balanced (2 a class): the per-class mean is the 0/50 top-1
+        assert gzsl[path]["zsl_unseen"]["mean"] == pytest.approx(zsl[path]["top1"]["mean"])
+        raw, calibrated = gzsl[path]["uncalibrated"], gzsl[path]["calibrated"]
+        assert 0 <= raw["harmonic"]["mean"] <= 1 and "gamma" in calibrated and "gamma" not in raw
+    first = gzsl["splits"][0]
+    assert first["n_seen_videos"] == first["n_calibration_videos"] == gzsl["seen_classes"]  # 2 val videos a class
+    table = subprocess.run([sys.executable, "-m", "zsar.report.summary", "results/e2e_synthetic/synthetic_gzsl_50.json",
+                            "results/e2e_synthetic/synthetic_0_50.json"], cwd=tiny_run, capture_output=True,
+                           text=True, check=True).stdout
+    assert "| e2e_synthetic | synthetic | gzsl_50 | e2e |" in table and "| synthetic | 0/50 | e2e_synthetic | e2e |" in table
+
+
 def test_half_of_the_target_classes_rounds_down_as_in_the_papers(tmp_path):
     write_config(tmp_path / "config.yaml", tiny_config())
     expected = {"hmdb51": (51, 25), "ucf101": (101, 50), "activitynet": (200, 100)}

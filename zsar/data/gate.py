@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from zsar.data.layouts import label_key, video_extensions
+from zsar.data.video import BACKENDS
 
 SHOWN = 10  # classes named in the message before "and N more"
 
@@ -66,7 +67,7 @@ def check_data(index: pd.DataFrame, classes: list[str], *, manifest: dict, root:
 
 
 def problem_kind(problem: str) -> str:
-    """'missing file', 'decord', 'path leaves the dataset root', ...: a problem without its details."""
+    """'missing file', 'pyav' (a decoder's), 'path leaves the dataset root', ...: a problem without its details."""
     return problem.split(":", 1)[0] or "no problem recorded"
 
 
@@ -83,12 +84,12 @@ def likely_causes(rows: pd.DataFrame, failed: pd.DataFrame, classes: list[str], 
         problems = failed.loc[kinds == kind, "problem"].astype(str)
         if kind == "missing file":
             causes += missing_causes(paths, rows["path"].astype(str).tolist(), classes, manifest, root)
-        elif kind == "decord":
+        elif kind in BACKENDS:
             message, count = Counter(problems).most_common(1)[0]
             extensions = Counter(PurePosixPath(p).suffix.lower() or "no extension" for p in paths)
             spread = ", ".join(f"{k} {v}" for k, v in extensions.most_common())
             causes.append(f"{n} videos fail to decode (by extension: {spread}); the most common message "
-                          f"({count}): '{message}'. Truncated downloads and codecs decord lacks do this: "
+                          f"({count}): '{message}'. Truncated downloads and codecs the decoder lacks do this: "
                           "download or re-encode them (e.g. ffmpeg -c:v libx264 to .mp4)")
         elif kind == "path leaves the dataset root":
             causes.append(f"annotation paths that are absolute or go up with '..' ({n}), e.g. '{paths[0]}': "
@@ -166,7 +167,7 @@ def present_folder_causes(present: dict[PurePosixPath, list[str]], listed: set[s
         spread = ", ".join(f"{n} {ext}" for ext, n in other_extensions.most_common())
         causes.append(f"{missing} videos are missing from folders that exist, which hold {spread} files; "
                       f"{manifest_name(manifest)} lists {', '.join(extensions)} (video_extensions): add the "
-                      "extension there if decord reads those files, or convert them")
+                      "extension there if FFmpeg reads those files, or convert them")
     if strangers:
         on_disk, wanted = strangers[0]
         causes.append(f"the folders of the missing videos hold {len(strangers)} videos no annotation names, "
