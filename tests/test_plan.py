@@ -109,7 +109,7 @@ def test_provenance_records_what_a_result_depends_on_and_nothing_that_cannot_cha
     assert e2e["run"] == "e2e_synthetic" and e2e["method"] == "e2e" and e2e["seed"] == 0
     assert "resources" not in e2e  # what a job asks of a cluster
     assert set(e2e["decode"]) == {"synthkinetics", "synthetic"}
-    assert not {"videos_per_shard", "compression"} & set(e2e["decode"]["synthetic"])
+    assert not {"videos_per_shard", "compression", "backend"} & set(e2e["decode"]["synthetic"])
     assert set(e2e["synthetic"]["videos_per_class"]) == {"synthkinetics", "synthetic"}  # not the other worlds
     assert "descriptions" not in e2e and "objects" not in e2e  # only methods that read them record them
     jigsaw = plan.provenance("jigsaw_synthetic", "synthetic")

@@ -6,7 +6,8 @@ import sys
 from conftest import copy_workflow, snakemake, tiny_config, write_config
 from test_workflow import planned_jobs
 
-DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all",
+DOWNSTREAM_OF_COMPOSE = {"compose_prototypes", "score_splits", "score_gzsl", "default_result", "tabulate_run", "tabulate",
+                         "all",
                          # the report's figures of the results and the prototypes
                          "plot_results", "plot_classes", "plot_prototypes"}
 

@@ -86,7 +86,7 @@ def test_changing_d_reruns_composition_and_scoring_only(tiny_run_copy):
     model_mtime = model.stat().st_mtime_ns
     write_config(tiny_run_copy / "config.yaml", tiny_config(compose={"select": "fixed", "d": 1}))
     assert set(planned_jobs(snakemake(tiny_run_copy, "-n"))) == \
-        {"compose_prototypes", "score_splits", "default_result", "tabulate_run", "tabulate", "all",
+        {"compose_prototypes", "score_splits", "score_gzsl", "default_result", "tabulate_run", "tabulate", "all",
          "plot_results", "plot_classes", "plot_prototypes"}  # and the report's figures of them
     snakemake(tiny_run_copy, *tiny_config()["all_targets"])
     assert model.stat().st_mtime_ns == model_mtime
@@ -149,7 +149,7 @@ def test_a_corrupt_video_is_reported_in_the_results_and_the_rest_is_scored(tiny_
     snakemake(tiny_run_copy, *rerun)
     result = json.loads((tiny_run_copy / "results/synthetic_0_100.json").read_text())
     assert [v["video_id"] for v in result["videos_not_scored"]] == ["ring_falling_test_000"]
-    assert result["videos_not_scored"][0]["problem"].startswith("decord")
+    assert result["videos_not_scored"][0]["problem"].startswith("pyav: ")  # the default decoder's message
     assert result["videos_scored"] == 20 * 2 - 1 and result["splits"][0]["n_videos"] == 39
 
 

@@ -767,9 +767,14 @@ class Plan:
             "seed": self.seed(run),  # the training seed
             "overlap": config["overlap"],
             "embedding_spec": self.embedding(settings["embedding"]),
-            # How the cache is cut into shards, or compressed when raw, does not change a result.
+            # How the cache is cut into shards, or compressed when raw, does not change a result, nor which
+            # decoder read the videos (every backend gives the same frames: zsar/data/video.py).
             "decode": {
-                d: {k: v for k, v in self.cache_settings(caches[d]).items() if k not in ("videos_per_shard", "compression")}
+                d: {
+                    k: v
+                    for k, v in self.cache_settings(caches[d]).items()
+                    if k not in ("videos_per_shard", "compression", "backend")
+                }
                 for d in datasets
             },
             # A run at a short side of its own reads caches of their own (a key only then: the results
