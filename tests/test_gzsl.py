@@ -35,6 +35,10 @@ def test_the_curve_is_every_penalty_and_its_area_is_between_the_two_ends():
         assert np.isclose(curve, [point["unseen"], point["seen"]]).all(axis=1).any(), (gamma, point)
     assert curve[0, 0] == 0 and curve[-1, 1] == pytest.approx(0)  # all seen at one end, all unseen at the other
     assert 0 < area < curve[:, 1].max() * curve[:, 0].max()
+    kept = gzsl.curve_at(curve)  # what a results file keeps: seen accuracy at unseen 0, 0.05, ..., 1
+    assert kept[0] == pytest.approx(curve[:, 1].max()) and kept[-1] is None  # this model never gets every unseen video
+    values = [v for v in kept if v is not None]
+    assert values == sorted(values, reverse=True)
 
 
 def test_the_penalty_gives_the_chosen_share_of_calibration_videos_to_new_classes():

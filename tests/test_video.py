@@ -100,3 +100,5 @@ def test_a_video_damaged_after_indexing_is_reported_by_the_decode_stage(tmp_path
     assert counts["decoded"] == 1 and counts["failed"] == 1
     [(video_id, reason)] = failed_videos(tmp_path / "0.h5")
     assert video_id == "damaged" and reason.startswith(f"{backend}: "), reason
+    # a frame or two fewer than the index counted is a codec's rounding, not damage
+    assert len(video.decode(tmp_path / "good.mp4", backend, 32, 43, expected=50)) == 48

@@ -386,10 +386,15 @@ def test_generalized_zero_shot_is_its_own_result_on_the_same_splits(tiny_run):
         assert 0 <= raw["harmonic"]["mean"] <= 1 and "gamma" in calibrated and "gamma" not in raw
     first = gzsl["splits"][0]
     assert first["n_seen_videos"] == first["n_calibration_videos"] == gzsl["seen_classes"]  # 2 val videos a class
-    table = subprocess.run([sys.executable, "-m", "zsar.report.summary", "results/e2e_synthetic/synthetic_gzsl_50.json",
-                            "results/e2e_synthetic/synthetic_0_50.json"], cwd=tiny_run, capture_output=True,
-                           text=True, check=True).stdout
+    curve = gzsl["e2e"]["curve"]
+    assert curve["unseen"][0] == 0 and curve["seen"][0] >= gzsl["e2e"]["uncalibrated"]["seen"]["mean"] - 1e-9
+    figure = tiny_run / "plots/gzsl_test.png"
+    table = subprocess.run([sys.executable, "-m", "zsar.report.summary", "--gzsl-figure", str(figure),
+                            "results/e2e_synthetic/synthetic_gzsl_50.json", "results/e2e_synthetic/synthetic_0_50.json"],
+                           cwd=tiny_run, capture_output=True, text=True, check=True).stdout
     assert "| e2e_synthetic | synthetic | gzsl_50 | e2e |" in table and "| synthetic | 0/50 | e2e_synthetic | e2e |" in table
+    assert figure.read_bytes().startswith(b"\x89PNG")
+    figure.unlink()  # the shared run stays as the DAG left it
 
 
 def test_half_of_the_target_classes_rounds_down_as_in_the_papers(tmp_path):

@@ -3,6 +3,7 @@
     python -m zsar.report.summary results/*.json                 # print a markdown table
     python -m zsar.report.summary --csv out.csv results/*.json   # write the same rows as CSV
     python -m zsar.report.summary results/*/*_gzsl_*.json        # generalized zero-shot results: their own table
+    python -m zsar.report.summary --gzsl-figure out.png results/*/*_gzsl_*.json   # and their curves
 """
 
 from __future__ import annotations
@@ -126,14 +127,44 @@ def gzsl_table(paths) -> str:
     return "\n".join(lines)
 
 
+def gzsl_figure(paths, out) -> None:
+    """The seen-unseen accuracy curves of generalized zero-shot results (mean over splits), one line per
+    run and path, with the uncalibrated (circle) and calibrated (square) points; a PNG at `out`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for path in paths:
+        r = read_json(path)
+        for name in (n for n in ("e2e", "prototypes") if n in r):
+            curve = [(u, s) for u, s in zip(r[name]["curve"]["unseen"], r[name]["curve"]["seen"]) if s is not None]
+            line, = ax.plot(*zip(*[(100 * u, 100 * s) for u, s in curve]), drawstyle="steps-post",
+                            label=f"{r['run']} {name} (AUSUC {100 * r[name]['ausuc']['mean']:.1f})")
+            for setting, marker in (("uncalibrated", "o"), ("calibrated", "s")):
+                point = r[name][setting]
+                ax.plot(100 * point["unseen"]["mean"], 100 * point["seen"]["mean"], marker, color=line.get_color())
+    ax.set_xlabel("unseen accuracy (%)")
+    ax.set_ylabel("seen accuracy (%)")
+    ax.set_title("Generalized zero-shot: ● uncalibrated, ■ calibrated stacking", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Tabulate zsar results JSON files.")
     parser.add_argument("results", nargs="+")
     parser.add_argument("--csv", help="write the table to this CSV file instead of printing it")
     parser.add_argument("--main", action="store_true",
                         help="print a row per run and protocol: its main path and its composed prototypes")
+    parser.add_argument("--gzsl-figure", metavar="PNG", help="draw the generalized zero-shot results' curves there")
     args = parser.parse_args()
     gzsl = [path for path in args.results if "_gzsl_" in path]
+    if gzsl and args.gzsl_figure:
+        gzsl_figure(gzsl, args.gzsl_figure)
     if gzsl:
         print(gzsl_table(gzsl))
         args.results = [path for path in args.results if path not in gzsl]

@@ -90,6 +90,16 @@ def ausuc(scores: np.ndarray, labels: np.ndarray, n_seen: int) -> tuple[float, n
     return float(np.trapezoid(curve[:, 1], curve[:, 0])), curve
 
 
+CURVE_GRID = np.linspace(0, 1, 21)  # unseen accuracies at which a result keeps its curve
+
+
+def curve_at(curve: np.ndarray) -> list[float | None]:
+    """The best seen accuracy with at least each CURVE_GRID unseen accuracy (None past the curve's end):
+    the seen-unseen curve of `ausuc` in 21 numbers, for a results file and its plot."""
+    return [float(curve[curve[:, 0] >= u - 1e-12, 1].max()) if (curve[:, 0] >= u - 1e-12).any() else None
+            for u in CURVE_GRID]
+
+
 def score_gzsl_split(seen_x: np.ndarray, seen_labels: np.ndarray, calibration_x: np.ndarray, unseen_x: np.ndarray,
                      unseen_labels: np.ndarray, references: np.ndarray, n_seen: int, seen_to_unseen: float) -> dict:
     """One split's GZSL figures for one path: `references` (n_seen + n_unseen, dim), seen classes first;
@@ -98,12 +108,12 @@ def score_gzsl_split(seen_x: np.ndarray, seen_labels: np.ndarray, calibration_x:
     scores = np.concatenate([unit(seen_x) @ r, unit(unseen_x) @ r])
     labels = np.concatenate([seen_labels, unseen_labels])
     gamma = calibrate(unit(calibration_x) @ r, n_seen, seen_to_unseen)
-    area, _ = ausuc(scores, labels, n_seen)
+    area, curve = ausuc(scores, labels, n_seen)
     unseen_only = (unit(unseen_x) @ r[:, n_seen:]).argmax(axis=1) + n_seen == unseen_labels
     zsl = float((unseen_only * _class_weights(unseen_labels)).sum())
     return {"uncalibrated": accuracies(scores, labels, n_seen, 0.0),
             "calibrated": {**accuracies(scores, labels, n_seen, gamma), "gamma": gamma},
-            "ausuc": area, "zsl_unseen": zsl}
+            "ausuc": area, "zsl_unseen": zsl, "curve": curve_at(curve)}
 
 
 PATHS = {
@@ -185,6 +195,9 @@ def score_gzsl(inputs: dict, json_path, *, run: str, target: str, protocol: str,
             out[setting] = {key: mean_std([s[path][setting][key] for s in per_split]) for key in keys}
         out["ausuc"] = mean_std([s[path]["ausuc"] for s in per_split])
         out["zsl_unseen"] = mean_std([s[path]["zsl_unseen"] for s in per_split])
+        curves = [s[path]["curve"] for s in per_split]  # the mean where every split's curve reaches
+        out["curve"] = {"unseen": CURVE_GRID.round(2).tolist(),
+                        "seen": [None if None in c else float(np.mean(c)) for c in zip(*curves)]}
         return out
 
     write_json(json_path, {
