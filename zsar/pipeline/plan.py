@@ -112,7 +112,6 @@ class Plan:
     def decode_settings(self, dataset: str) -> dict:
         decode = self.config["decode"]
         settings = {**{k: v for k, v in decode.items() if k != "overrides"}, **decode["overrides"].get(dataset, {})}
-        settings.setdefault("backend", video.DEFAULT)
         if settings["backend"] not in self._backends_checked:
             try:
                 video.check_backend(settings["backend"])

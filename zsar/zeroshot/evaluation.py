@@ -38,28 +38,41 @@ def split_videos(splits: dict, k: int, videos: pd.DataFrame, embeddings: np.ndar
     return videos[chosen].reset_index(drop=True), embeddings[chosen]
 
 
+def read_checked_classes(inputs: dict, target: str, tau: float):
+    """The target's and the source's class vectors and models/{run}/model.json (the weights are not needed),
+    after refusing a target class within tau of a trained one (ProtocolError), in the embedding the
+    overlap was filtered in (runs.<run>.overlap_embedding, else the run's)."""
+    vectors, source = read_class_embedding(inputs["vectors"]), read_class_embedding(inputs["source_vectors"])
+    model = read_json(inputs["model"])
+    trained = model["classes"]
+    checked_source = read_class_embedding(inputs["overlap_source_vectors"]) if "overlap_vectors" in inputs else source
+    checked = read_class_embedding(inputs["overlap_vectors"]) if "overlap_vectors" in inputs else vectors
+    check_unseen(ClassEmbedding(trained, [[]] * len(trained), checked_source.vectors_of(trained)), checked, tau, target)
+    return vectors, source, model
+
+
+def read_composed_for(inputs: dict, splits: dict) -> tuple[dict, list[dict]]:
+    """The composed prototypes' settings and splits (read_composition), refused when composed for other splits."""
+    composition, composed = read_composition(inputs["prototypes"])
+    if [split["unseen"] for split in composed] != splits["splits"]:
+        raise StaleInput(f"{inputs['prototypes']} was composed for other splits than {inputs['splits']}; "
+                         "delete it and run snakemake again")
+    return composition, composed
+
+
 def score_splits(inputs: dict, json_path, confusion_path, *, run: str, target: str, tau: float, config: dict,
                  log=_log) -> None:
     """Score results/{run}/{target}_{protocol}: `inputs` are the paths the plan names (zsar.pipeline.plan
     score_inputs). Raises ProtocolError when a target class lies within tau of a trained class."""
-    vectors = read_class_embedding(inputs["vectors"])
-    model = read_json(inputs["model"])  # models/{run}/model.json: the weights are not needed here
-    trained, method = model["classes"], model["method"]
+    vectors, source, model = read_checked_classes(inputs, target, tau)
+    method = model["method"]
     spec = method_spec(method)
-    source = read_class_embedding(inputs["source_vectors"])
-    # the overlap checked in the embedding it was filtered in (runs.<run>.overlap_embedding, else the run's)
-    checked_source = read_class_embedding(inputs["overlap_source_vectors"]) if "overlap_vectors" in inputs else source
-    checked = read_class_embedding(inputs["overlap_vectors"]) if "overlap_vectors" in inputs else vectors
-    check_unseen(ClassEmbedding(trained, [[]] * len(trained), checked_source.vectors_of(trained)), checked, tau, target)
 
     videos, embeddings = read_features(inputs["features"])
     index = read_parquet(inputs["index"])
     splits = read_splits(inputs["splits"], vectors.names)
     seen_classes, seen_prototypes = read_seen_prototypes(inputs["seen"])
-    composition, composed = read_composition(inputs["prototypes"])
-    if [split["unseen"] for split in composed] != splits["splits"]:
-        raise StaleInput(f"{inputs['prototypes']} was composed for other splits than {inputs['splits']}; "
-                         "delete it and run snakemake again")
+    composition, composed = read_composed_for(inputs, splits)
     own = spec.scorer(model, {name: inputs[name] for name in spec.score_files(run, target)})
 
     per_split, confusions = [], {}

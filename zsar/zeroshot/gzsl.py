@@ -126,23 +126,17 @@ def score_gzsl(inputs: dict, json_path, *, run: str, target: str, protocol: str,
                seen_to_unseen: float, seed: int, log=print) -> None:
     """results/{run}/{target}_gzsl_{unseen}.json from the inputs of the 0/N result of the same splits
     (zsar.pipeline.plan gzsl_inputs) and the source's held-out seen videos."""
-    from zsar.io import read_json, read_parquet, write_json
+    from zsar.io import read_parquet, write_json
     from zsar.methods import method as method_spec
     from zsar.pipeline.provenance import code_version
-    from zsar.semantics.embedding import ClassEmbedding, read_class_embedding
-    from zsar.zeroshot.evaluation import StaleInput, split_videos
+    from zsar.zeroshot.evaluation import read_checked_classes, read_composed_for, split_videos
     from zsar.zeroshot.features import read_features
     from zsar.zeroshot.metrics import mean_std
-    from zsar.zeroshot.prototypes import read_composition, read_seen_prototypes
-    from zsar.zeroshot.scoring import check_unseen
+    from zsar.zeroshot.prototypes import read_seen_prototypes
     from zsar.zeroshot.splits import read_splits
 
-    vectors, source = read_class_embedding(inputs["vectors"]), read_class_embedding(inputs["source_vectors"])
-    model = read_json(inputs["model"])
+    vectors, source, model = read_checked_classes(inputs, target, tau)
     trained = model["classes"]
-    checked_source = read_class_embedding(inputs["overlap_source_vectors"]) if "overlap_vectors" in inputs else source
-    checked = read_class_embedding(inputs["overlap_vectors"]) if "overlap_vectors" in inputs else vectors
-    check_unseen(ClassEmbedding(trained, [[]] * len(trained), checked_source.vectors_of(trained)), checked, tau, target)
 
     # the seen side: the source's held-out (val) videos of the trained classes, half to calibrate gamma
     held, held_x = read_features(inputs["seen_features"])
@@ -163,10 +157,7 @@ def score_gzsl(inputs: dict, json_path, *, run: str, target: str, protocol: str,
     spec = method_spec(model["method"])
     seen_classes, seen_prototypes = read_seen_prototypes(inputs["seen"])
     seen_prototypes = seen_prototypes[[seen_classes.index(c) for c in trained]]
-    _, composed = read_composition(inputs["prototypes"])
-    if [s["unseen"] for s in composed] != splits["splits"]:
-        raise StaleInput(f"{inputs['prototypes']} was composed for other splits than {inputs['splits']}; "
-                         "delete it and run snakemake again")
+    _, composed = read_composed_for(inputs, splits)
 
     per_split = []
     for k, (unseen, composition) in enumerate(zip(splits["splits"], composed)):
